@@ -1,0 +1,1 @@
+"""Model backends: llama.cpp in-process, OpenAI-compatible servers, and a scripted test double."""

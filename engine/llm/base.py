@@ -1,0 +1,154 @@
+"""The one interface the pipeline uses to talk to a model, whatever runs it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal, Protocol, runtime_checkable
+
+Channel = Literal["thinking", "answer"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int = 20
+    min_p: float = 0.0
+    max_tokens: int = 4096
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+class BudgetTier(StrEnum):
+    """Thinking budgets for models that think inside <think>...</think>."""
+
+    NONE = "none"
+    LIGHT = "light"
+    STANDARD = "standard"
+    HARD = "hard"
+    EXTREME = "extreme"
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingBudget:
+    """Cap: thinking is closed once `max_tokens` are spent. Extend: a close before
+    `min_tokens` is replaced by `continuation` and thinking goes on (at most `max_extensions`)."""
+
+    min_tokens: int = 0
+    max_tokens: int = 0  # 0: no thinking at all (the think block is closed at once)
+    continuation: str = "\nWait,"
+    max_extensions: int = 3
+
+    @classmethod
+    def for_tier(cls, tier: BudgetTier) -> ThinkingBudget:
+        return _TIERS[tier]
+
+
+_TIERS: dict[BudgetTier, ThinkingBudget] = {
+    BudgetTier.NONE: ThinkingBudget(0, 0),
+    BudgetTier.LIGHT: ThinkingBudget(0, 1024),
+    BudgetTier.STANDARD: ThinkingBudget(256, 4096),
+    BudgetTier.HARD: ThinkingBudget(1024, 8192),
+    BudgetTier.EXTREME: ThinkingBudget(2048, 16384),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkTags:
+    open: str = "<think>"
+    close: str = "</think>"
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of streamed text, told apart as thinking or answer."""
+
+    text: str
+    channel: Channel = "answer"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetOutcome:
+    thinking_tokens: int = 0
+    capped: bool = False  # the budget ran out and thinking was closed for the model
+    extensions: int = 0  # times an early close was replaced by the continuation cue
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    thinking: str
+    answer: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop", "length", "cancelled", ...
+    time_to_first_token_s: float
+    elapsed_s: float
+    budget: BudgetOutcome = field(default_factory=BudgetOutcome)
+
+    @property
+    def tokens_per_s(self) -> float:
+        gen_time = self.elapsed_s - self.time_to_first_token_s
+        return self.completion_tokens / gen_time if gen_time > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    kind: str  # "llama.cpp", "openai", "scripted"
+    model: str
+    context_size: int | None = None
+    embedding_size: int | None = None
+    capabilities: tuple[str, ...] = ()  # "completions", "chat", "embeddings", "n>1", ...
+    device: str = ""  # "CUDA", "Metal", "CPU", or the server's URL
+
+
+class BackendError(RuntimeError):
+    """A model call failed in a way retries did not fix; the message says what to try."""
+
+
+Prompt = str | Sequence[ChatMessage]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Streamed generation, chat templates, embeddings. Cancellation: closing the stream (or
+    cancelling the task consuming it) stops generation within a token or two."""
+
+    @property
+    def info(self) -> BackendInfo: ...
+
+    def stream(
+        self,
+        prompt: Prompt,
+        params: SamplingParams,
+        *,
+        budget: ThinkingBudget | None = None,
+    ) -> AsyncIterator[Delta | GenerationResult]:
+        """Yields Deltas as they come and, last, one GenerationResult."""
+        ...
+
+    async def generate(
+        self,
+        prompt: Prompt,
+        params: SamplingParams,
+        *,
+        budget: ThinkingBudget | None = None,
+    ) -> GenerationResult: ...
+
+    def render_chat(self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True
+                    ) -> str:
+        """The model's own chat template applied to messages (for raw-prompt calls)."""
+        ...
+
+    async def embed(self, text: str) -> list[float]:
+        """One pooled, unnormalized vector per text from the generating model's own weights."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""The solving pipeline. Never imports engine.grading: the hidden-test firewall."""

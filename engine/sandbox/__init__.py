@@ -1,0 +1,1 @@
+"""Run untrusted candidate programs under real isolation and judge them like LiveCodeBench."""

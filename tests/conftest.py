@@ -1,0 +1,18 @@
+"""Shared fixtures. Tests that need ../shared/data skip cleanly where it is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or skip: the core suite must pass without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"needs benchmark data at {SHARED_DATA} (see DESIGN.md); absent here")
+    return SHARED_DATA

@@ -1,0 +1,1 @@
+"""Textual widgets, one per pane, rendering folded engine state."""
