@@ -14,7 +14,7 @@ import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 Phase = Literal["probe", "plan", "diversity", "examples", "select", "selftest", "repair", "final"]
 Origin = Literal["probe", "plan", "diversity", "repair", "user"]
@@ -27,12 +27,6 @@ class Event:
     seq: int = 0  # assigned by the emitter, 1-based and gap-free within a task
     at: float = field(default_factory=time.time)
 
-    registry: ClassVar[dict[str, type[Event]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        Event.registry[cls.__name__] = cls
-
     def to_json(self) -> str:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return json.dumps({"type": type(self).__name__, **data}, ensure_ascii=False)
@@ -40,10 +34,15 @@ class Event:
     @staticmethod
     def from_json(text: str) -> Event:
         data = json.loads(text)
-        cls = Event.registry[data.pop("type")]
+        cls = event_types()[data.pop("type")]
         names = {f.name: f for f in dataclasses.fields(cls)}
         kwargs = {k: _tuples(v) for k, v in data.items() if k in names}
         return cls(**kwargs)
+
+
+def event_types() -> dict[str, type[Event]]:
+    """Every event class by name (the `type` field of the JSON form)."""
+    return {cls.__name__: cls for cls in Event.__subclasses__()}
 
 
 def _tuples(value: Any) -> Any:
