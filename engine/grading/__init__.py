@@ -1,0 +1,1 @@
+"""Grading: runs hidden tests on one submitted answer per task, after submission."""
