@@ -110,6 +110,7 @@ class TokenDelta(Event):
     stream_id: str
     text: str
     channel: Channel = "answer"
+    tokens: int = 1  # how many tokens this batch holds (for live token counts and tok/s)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,9 +163,13 @@ class NoCodeFound(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CandidateEmbedded(Event):
+    """The emitter may carry the vector itself; `engine.store.Store` moves it into its
+    `embeddings` table (float32) and logs the event without it, so logs stay small."""
+
     candidate_id: str
     dim: int
     model: str
+    vector: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,6 +265,18 @@ class Graded(Event):
     passed: int
     total: int
     oracle_any_pass: bool | None = None  # ceiling: did any candidate pass? (labelled as such)
+    used_public_fallback: bool = False  # the problem had no hidden tests: graded on public ones
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CandidateGraded(Event):
+    """One candidate's hidden-test verdict, computed after submission for the oracle ceiling
+    and as a training label for the Lens. Never read back by the solver for the same task."""
+
+    candidate_id: str
+    verdict: str
+    passed: int
+    total: int
 
 
 # --- a person's steering ----------------------------------------------------------------------
