@@ -50,6 +50,23 @@ class EnergyScorer(Protocol):
         ...
 
 
+# Bumped whenever `candidate_text` changes: embeddings of another version are another feature.
+FEATURE_TEXT_VERSION = "v1"
+# The statement is cut to this many characters so that a long statement neither overflows the
+# model's context (which would cut off the code, the only part that differs between candidates)
+# nor drowns the code's tokens in a mean-pooled embedding.
+STATEMENT_CHARS = 2000
+
+
+def candidate_text(view: ProblemView, code: str) -> str:
+    """The text whose embedding represents a candidate: its problem, then its code.
+
+    Every scorer uses this one function, so embeddings collected while the neutral Lens was in
+    use are the features a trained Lens later learns from and scores.
+    """
+    return f"{view.statement[:STATEMENT_CHARS]}\n\n{code}"
+
+
 class NeutralLens:
     """No trained artifact: every candidate gets the same energy; k and tier unchanged."""
 
@@ -57,7 +74,7 @@ class NeutralLens:
     trained = False
 
     def feature_text(self, view: ProblemView, code: str) -> str:
-        return f"{view.statement}\n\n{code}"
+        return candidate_text(view, code)
 
     def score(self, embeddings: Sequence[Sequence[float]], model: str) -> list[EnergyScore]:
         return [EnergyScore(energy=0.0, pass_probability=None) for _ in embeddings]
