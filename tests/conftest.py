@@ -16,3 +16,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"needs benchmark data at {SHARED_DATA} (see DESIGN.md); absent here")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weights llama GGUF (byte-fallback vocabulary, <think> tokens, ChatML
+    template) written once per session with the `gguf` package; see tests/support/tiny_gguf.py."""
+    from support.tiny_gguf import write_tiny_gguf
+
+    return write_tiny_gguf(tmp_path_factory.mktemp("tiny_gguf") / "tiny.gguf")
