@@ -1,0 +1,72 @@
+"""Telling thinking from answer in streamed text, for models that think inside tags."""
+
+from __future__ import annotations
+
+from engine.llm.base import Channel, Delta, ThinkTags
+
+DEFAULT_TAGS = ThinkTags()
+
+
+def prompt_opens_thinking(prompt: str, tags: ThinkTags = DEFAULT_TAGS) -> bool:
+    """True when the prompt ends inside an open think block (templates such as DeepSeek-R1's
+    open it for the model), so generation starts in the thinking channel."""
+    opened = prompt.rfind(tags.open)
+    return opened >= 0 and prompt.rfind(tags.close) < opened
+
+
+class ThinkSplitter:
+    """Turns a stream of text pieces into Deltas on the thinking or answer channel.
+
+    Tags are removed from the deltas. A tag split across pieces is held back until it is
+    complete, so a delta never carries half a tag.
+    """
+
+    def __init__(self, tags: ThinkTags = DEFAULT_TAGS, *, thinking: bool = False) -> None:
+        self.tags = tags
+        self.thinking = thinking
+        self.thinking_text = ""
+        self.answer_text = ""
+        self._pending = ""
+
+    def feed(self, text: str) -> list[Delta]:
+        deltas: list[Delta] = []
+        buffer = self._pending + text
+        self._pending = ""
+        while buffer:
+            tag = self.tags.close if self.thinking else self.tags.open
+            at = buffer.find(tag)
+            if at >= 0:
+                self._emit(buffer[:at], deltas)
+                self.thinking = not self.thinking
+                buffer = buffer[at + len(tag):]
+                continue
+            keep = _partial_suffix(buffer, tag)
+            self._emit(buffer[: len(buffer) - keep], deltas)
+            self._pending = buffer[len(buffer) - keep:]
+            break
+        return deltas
+
+    def flush(self) -> list[Delta]:
+        """Whatever was held back as a possible tag start, now that the stream has ended."""
+        deltas: list[Delta] = []
+        self._emit(self._pending, deltas)
+        self._pending = ""
+        return deltas
+
+    def _emit(self, text: str, deltas: list[Delta]) -> None:
+        if not text:
+            return
+        channel: Channel = "thinking" if self.thinking else "answer"
+        if self.thinking:
+            self.thinking_text += text
+        else:
+            self.answer_text += text
+        deltas.append(Delta(text, channel))
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest end of `text` that is a proper start of `tag`."""
+    for length in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:length]):
+            return length
+    return 0
