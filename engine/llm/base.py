@@ -25,6 +25,8 @@ class SamplingParams:
     max_tokens: int = 4096
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    # (token id, bias) pairs added to the logits, as OpenAI's logit_bias; ids are the model's own
+    logit_bias: tuple[tuple[int, float], ...] = ()
 
 
 class BudgetTier(StrEnum):
