@@ -1,5 +1,6 @@
 """Problems: the model and the loaders for every format `load(path)` detects."""
 
+from engine.problems.loader import load
 from engine.problems.model import (
     Limits,
     LoadError,
@@ -20,4 +21,5 @@ __all__ = [
     "Source",
     "TestCase",
     "TestKind",
+    "load",
 ]
