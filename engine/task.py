@@ -1,0 +1,264 @@
+"""One task: solve a problem through the pipeline, then grade the submitted answer.
+
+This is the only module that joins the solver and the grader, and it does so in one direction:
+`run_task` hands the pipeline the `ProblemView` (no hidden tests), waits for the solve to end,
+and only then, if an answer was submitted, grades it on the hidden tests and emits `Graded`.
+The oracle ceiling (did ANY candidate pass the hidden tests?) is computed here too, after the
+submission, one `CandidateGraded` per distinct candidate; it is labelled as a ceiling in every
+report and never reaches the solver.
+
+Every event passes through a `TaskLog`, which gives it the task's id and the next sequence
+number, folds it into the live `TaskState`, appends it to the store (when there is one) and
+forwards it to a viewer (the TUI's bridge, the headless progress view).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import json
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine import events as ev
+from engine.problems.model import Problem, ProblemView
+from engine.state import Submission, TaskState, apply
+from engine.store import Store
+
+Emit = Callable[[ev.Event], Awaitable[None] | None]
+
+
+class Solver(Protocol):
+    """`engine.pipeline.runner.solve`'s shape."""
+
+    def __call__(
+        self,
+        view: ProblemView,
+        backend: Any,
+        sandbox: Any,
+        config: Any,
+        emit: Emit,
+        gates: Any = None,
+        lens: Any = None,
+    ) -> Awaitable[Any]: ...
+
+
+Grader = Callable[[Problem, str, Any], Awaitable[Any]]
+
+
+class TaskLog:
+    """Numbers one task's events, folds them, stores them, forwards them, in that order."""
+
+    def __init__(self, task_id: str, *, store: Store | None = None, forward: Emit | None = None
+                 ) -> None:
+        self.task_id = task_id
+        self.state = TaskState()
+        self._store = store
+        self._forward = forward
+
+    async def emit(self, event: ev.Event) -> ev.Event:
+        event = dataclasses.replace(event, task_id=self.task_id, seq=self.state.last_seq + 1)
+        if self._store is not None:
+            self._store.append(event)
+        self.state = apply(self.state, event)
+        if self._forward is not None:
+            result = self._forward(event)
+            if inspect.isawaitable(result):
+                await result
+        return event
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    task_id: str
+    status: str  # the TaskFinished status
+    submission: Submission | None
+    verdict: str | None  # hidden-test verdict of the submitted answer (None: not graded)
+    passed: int | None
+    total: int | None
+    oracle_any_pass: bool | None  # a ceiling, not a result
+    elapsed_s: float
+    state: TaskState
+
+
+async def run_task(
+    problem: Problem,
+    backend: Any,
+    sandbox: Any,
+    config: Any,
+    *,
+    store: Store | None = None,
+    emit: Emit | None = None,
+    session_id: str | None = None,
+    task_id: str | None = None,
+    gates: Any = None,
+    lens: Any = None,
+    oracle: bool = True,
+    solver: Solver | None = None,
+    grader: Grader | None = None,
+) -> TaskOutcome:
+    """Solve `problem` with the pipeline, then grade the submitted answer.
+
+    With a `store`, the task is recorded in it (a new task in `session_id`, or in a new "solve"
+    session; or the given `task_id` when the caller made the task row). `emit` receives every
+    event as it happens. `oracle` also grades every candidate for the ceiling (costs one
+    hidden-test run per distinct candidate). `solver` and `grader` default to the pipeline's
+    `solve` and `engine.grading.grade`.
+    """
+    if solver is None:
+        from engine.pipeline.runner import solve as solver  # type: ignore[no-redef]
+    if grader is None:
+        from engine.grading import grade as grader  # type: ignore[no-redef]
+    condition = str(getattr(config, "condition", ""))
+    if store is not None and task_id is None:
+        if session_id is None:
+            session_id = store.new_session("solve", problem.title or problem.id)
+        task_id = store.new_task(session_id, problem.id, title=problem.title, condition=condition)
+    log = TaskLog(task_id or problem.id, store=store, forward=emit)
+    started = time.monotonic()
+
+    info = getattr(backend, "info", None)
+    await log.emit(
+        ev.TaskStarted(
+            task_id=log.task_id,
+            title=problem.title or problem.id,
+            condition=condition,
+            model=str(getattr(info, "model", "")),
+            backend=str(getattr(info, "kind", "")),
+            sandbox_tier=str(getattr(sandbox, "tier", "")),
+            config=_config_json(config),
+        )
+    )
+
+    held: list[ev.TaskFinished] = []
+
+    async def from_solver(event: ev.Event) -> None:
+        # This task owns the start and the end of the log: the end waits for grading.
+        if isinstance(event, ev.TaskStarted):
+            return
+        if isinstance(event, ev.TaskFinished):
+            held.append(event)
+            return
+        await log.emit(event)
+
+    status = "no_answer"
+    try:
+        await solver(problem.view(), backend, sandbox, config, from_solver, gates=gates, lens=lens)
+    except asyncio.CancelledError:
+        await log.emit(_error(log, "task", "cancelled", fatal=True))
+        await log.emit(
+            ev.TaskFinished(task_id=log.task_id, status="cancelled",
+                            elapsed_s=time.monotonic() - started)
+        )
+        raise
+    except Exception as exc:
+        status = "error"
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        await log.emit(_error(log, "solve", detail, fatal=True))
+
+    submission = log.state.submitted
+    if submission is not None:
+        await _grade(problem, submission, log, sandbox, grader, oracle=oracle)
+        if status != "error":
+            status = "submitted"
+    if held and status != "error":
+        status = held[-1].status
+    await log.emit(
+        ev.TaskFinished(task_id=log.task_id, status=status, elapsed_s=time.monotonic() - started)
+    )
+    graded = log.state.graded
+    return TaskOutcome(
+        task_id=log.task_id,
+        status=status,
+        submission=submission,
+        verdict=graded.verdict if graded else None,
+        passed=graded.passed if graded else None,
+        total=graded.total if graded else None,
+        oracle_any_pass=graded.oracle_any_pass if graded else None,
+        elapsed_s=time.monotonic() - started,
+        state=log.state,
+    )
+
+
+async def _grade(
+    problem: Problem,
+    submission: Submission,
+    log: TaskLog,
+    sandbox: Any,
+    grader: Grader,
+    *,
+    oracle: bool,
+) -> None:
+    """Grade the submitted answer (and, for the ceiling, every distinct candidate)."""
+    by_code: dict[str, Any] = {}
+
+    async def grade_code(code: str) -> Any:
+        if code not in by_code:
+            by_code[code] = await grader(problem, code, sandbox)
+        return by_code[code]
+
+    try:
+        result = await grade_code(submission.code)
+    except Exception as exc:
+        await log.emit(_error(log, "grading", f"{type(exc).__name__}: {exc}", fatal=False))
+        return
+    oracle_any_pass: bool | None = None
+    if oracle:
+        oracle_any_pass = False
+        for candidate in log.state.candidates.values():
+            try:
+                cand_result = await grade_code(candidate.code)
+            except Exception as exc:
+                await log.emit(_error(log, f"oracle {candidate.candidate_id}", str(exc)))
+                continue
+            verdict, passed, total, _ = _grade_fields(cand_result)
+            oracle_any_pass = oracle_any_pass or verdict == "AC"
+            await log.emit(
+                ev.CandidateGraded(task_id=log.task_id, candidate_id=candidate.candidate_id,
+                                   verdict=verdict, passed=passed, total=total)
+            )
+    verdict, passed, total, fallback = _grade_fields(result)
+    if oracle_any_pass is not None:
+        oracle_any_pass = oracle_any_pass or verdict == "AC"
+    await log.emit(
+        ev.Graded(
+            task_id=log.task_id,
+            candidate_id=submission.candidate_id,
+            verdict=verdict,
+            passed=passed,
+            total=total,
+            oracle_any_pass=oracle_any_pass,
+            used_public_fallback=fallback,
+        )
+    )
+
+
+def _grade_fields(result: Any) -> tuple[str, int, int, bool]:
+    """(verdict, passed, total, used public tests) from `engine.grading.GradeResult`."""
+    verdict = getattr(result, "verdict", "")
+    verdict = str(getattr(verdict, "value", verdict))
+    passed = int(getattr(result, "passed", 0))
+    total = int(getattr(result, "total", 0))
+    fallback = bool(
+        getattr(result, "used_public_fallback", None)
+        or getattr(result, "used_public", None)
+        or getattr(result, "fallback", None)
+    )
+    return verdict, passed, total, fallback
+
+
+def _error(log: TaskLog, where: str, message: str, *, fatal: bool = False) -> ev.ErrorRaised:
+    return ev.ErrorRaised(task_id=log.task_id, where=where, message=message, fatal=fatal)
+
+
+def _config_json(config: Any) -> str:
+    to_json = getattr(config, "to_json", None)
+    if callable(to_json):
+        return str(to_json())
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+    return "{}"
