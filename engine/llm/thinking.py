@@ -18,7 +18,8 @@ class ThinkSplitter:
     """Turns a stream of text pieces into Deltas on the thinking or answer channel.
 
     Tags are removed from the deltas. A tag split across pieces is held back until it is
-    complete, so a delta never carries half a tag.
+    complete, so a delta never carries half a tag. Only one think block is recognised, and only
+    before the answer has begun: an open tag later in the answer is answer text.
     """
 
     def __init__(self, tags: ThinkTags = DEFAULT_TAGS, *, thinking: bool = False) -> None:
@@ -27,16 +28,24 @@ class ThinkSplitter:
         self.thinking_text = ""
         self.answer_text = ""
         self._pending = ""
+        self._closed = False  # a think block has been closed: no second one
 
     def feed(self, text: str) -> list[Delta]:
         deltas: list[Delta] = []
         buffer = self._pending + text
         self._pending = ""
         while buffer:
+            if not self.thinking and not self._may_open():
+                self._emit(buffer, deltas)
+                break
             tag = self.tags.close if self.thinking else self.tags.open
             at = buffer.find(tag)
+            if at >= 0 and not self.thinking and buffer[:at].strip():
+                self._emit(buffer, deltas)  # words before the open tag: the answer has begun
+                break
             if at >= 0:
                 self._emit(buffer[:at], deltas)
+                self._closed = self._closed or self.thinking
                 self.thinking = not self.thinking
                 buffer = buffer[at + len(tag):]
                 continue
@@ -45,6 +54,9 @@ class ThinkSplitter:
             self._pending = buffer[len(buffer) - keep:]
             break
         return deltas
+
+    def _may_open(self) -> bool:
+        return not self.thinking_text and not self._closed and not self.answer_text.strip()
 
     def flush(self) -> list[Delta]:
         """Whatever was held back as a possible tag start, now that the stream has ended."""
