@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     passed INTEGER,
     total INTEGER,
     oracle_any_pass INTEGER,
-    used_public_fallback INTEGER
+    used_public_fallback INTEGER,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_by_session ON tasks(session_id, problem_id);
 CREATE TABLE IF NOT EXISTS events (
@@ -123,6 +125,8 @@ class TaskInfo:
     total: int | None
     oracle_any_pass: bool | None  # ceiling, not a result
     used_public_fallback: bool | None
+    prompt_tokens: int
+    completion_tokens: int
 
     @property
     def finished(self) -> bool:
@@ -448,7 +452,7 @@ class _Transaction:
 _TASK_COLUMNS = (
     "task_id, session_id, problem_id, title, condition, attempt, status, created_at,"
     " started_at, finished_at, elapsed_s, last_seq, submitted_candidate, answer_phase, verdict,"
-    " passed, total, oracle_any_pass, used_public_fallback"
+    " passed, total, oracle_any_pass, used_public_fallback, prompt_tokens, completion_tokens"
 )
 
 
@@ -476,6 +480,11 @@ def _task_summary(event: ev.Event) -> tuple[str, tuple[Any, ...]]:
         }
     elif isinstance(event, ev.TaskFinished):
         changes = {"status": event.status, "finished_at": event.at, "elapsed_s": event.elapsed_s}
+    elif isinstance(event, ev.GenerationFinished):
+        return (
+            ", prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?",
+            (event.prompt_tokens, event.completion_tokens),
+        )
     sets = "".join(f", {column} = ?" for column in changes)
     return sets, tuple(changes.values())
 

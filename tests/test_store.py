@@ -46,6 +46,7 @@ def test_a_stored_log_folds_to_the_live_state_and_survives_reopening(tmp_path: P
         assert (info.verdict, info.passed, info.total, info.oracle_any_pass) == ("AC", 3, 3, True)
         assert info.submitted_candidate == "c2" and info.answer_phase == "plan"
         assert info.finished and info.last_seq == len(log)
+        assert (info.prompt_tokens, info.completion_tokens) == (10, 8)
         assert reopened.state(task) == live
         assert reopened.state(task, until_seq=10) == reduce(log[:10])
         assert [e.seq for e in reopened.events(task, after_seq=45)] == list(
