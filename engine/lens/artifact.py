@@ -59,6 +59,10 @@ class LensArtifact:
     # recalibration blends new samples into.
     calibration_energy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     calibration_passed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    # Labelled candidates seen after training (online recalibration, engine.lens.online).
+    online_energy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    online_passed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    online_updates: int = 0
 
     @property
     def name(self) -> str:
@@ -99,6 +103,7 @@ class LensArtifact:
             "hidden": self.net.hidden,
             "platt": asdict(self.platt),
             "record": asdict(self.record),
+            "online_updates": self.online_updates,
         }
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
         payload = {
@@ -108,6 +113,8 @@ class LensArtifact:
             "scale": torch.from_numpy(self.standardizer.scale),
             "calibration_energy": torch.from_numpy(np.asarray(self.calibration_energy, np.float32)),
             "calibration_passed": torch.from_numpy(np.asarray(self.calibration_passed, np.int8)),
+            "online_energy": torch.from_numpy(np.asarray(self.online_energy, np.float32)),
+            "online_passed": torch.from_numpy(np.asarray(self.online_passed, np.int8)),
         }
         tmp = path.with_name(path.name + ".tmp")
         torch.save(payload, tmp)
@@ -142,4 +149,7 @@ class LensArtifact:
             record=TrainingRecord(**record),
             calibration_energy=payload["calibration_energy"].numpy(),
             calibration_passed=payload["calibration_passed"].numpy(),
+            online_energy=payload["online_energy"].numpy(),
+            online_passed=payload["online_passed"].numpy(),
+            online_updates=int(header.get("online_updates", 0)),
         )

@@ -1,0 +1,127 @@
+"""The trained Lens as the pipeline sees it: an `EnergyScorer` over one artifact.
+
+Ranking always uses the energies. Adaptive k and the budget tier move away from the
+pipeline's defaults only when the artifact showed skill on problems it did not train on
+(held-out AUROC at least `skill_floor`): a Lens that has not earned trust does not get to cut a
+problem's compute.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from engine.lens.artifact import LensArtifact, LensMismatchError
+from engine.lens.features import FeatureSpec, model_key
+from engine.lens.interface import EnergyScore, EnergyScorer, NeutralLens, candidate_text
+from engine.llm.base import BudgetTier
+from engine.problems.model import ProblemView
+
+_TIERS = list(BudgetTier)
+
+
+class GeometricLens:
+    """A trained C(x): energies, calibrated pass probabilities, adaptive k and tier."""
+
+    trained = True
+
+    def __init__(
+        self,
+        artifact: LensArtifact,
+        *,
+        skill_floor: float = 0.6,
+        confident: float = 0.8,
+        doubtful: float = 0.2,
+        max_k: int = 16,
+    ) -> None:
+        self.artifact = artifact
+        self.skill_floor = skill_floor
+        self.confident = confident
+        self.doubtful = doubtful
+        self.max_k = max_k
+
+    @classmethod
+    def load(cls, path: str | Path, **knobs: float) -> GeometricLens:
+        return cls(LensArtifact.load(path), **knobs)  # type: ignore[arg-type]
+
+    @property
+    def name(self) -> str:
+        return self.artifact.name
+
+    @property
+    def has_skill(self) -> bool:
+        heldout = self.artifact.record.heldout.get("auroc", math.nan)
+        return heldout >= self.skill_floor  # NaN (never measured) is not skill
+
+    def feature_text(self, view: ProblemView, code: str) -> str:
+        return candidate_text(view, code)
+
+    def score(self, embeddings: Sequence[Sequence[float]], model: str) -> list[EnergyScore]:
+        if not embeddings:
+            return []
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.ndim != 2:
+            raise LensMismatchError("embeddings must all have the same length")
+        spec = self.artifact.spec
+        self.artifact.check(
+            FeatureSpec(
+                model=model,
+                dim=vectors.shape[1],
+                pooling=spec.pooling,
+                text_version=spec.text_version,
+            )
+        )
+        energy = self.artifact.energies(vectors)
+        prob = self.artifact.platt.probability(energy)
+        return [
+            EnergyScore(energy=float(e), pass_probability=float(p))
+            for e, p in zip(energy, prob, strict=True)
+        ]
+
+    def _verdict(self, probe: EnergyScore | None) -> int:
+        """+1 likely solved, -1 likely hard, 0 no opinion."""
+        if probe is None or probe.pass_probability is None or not self.has_skill:
+            return 0
+        if probe.pass_probability >= self.confident:
+            return 1
+        if probe.pass_probability <= self.doubtful:
+            return -1
+        return 0
+
+    def suggest_k(self, probe_energy: EnergyScore | None, default_k: int) -> int:
+        match self._verdict(probe_energy):
+            case 1:
+                return max(1, math.ceil(default_k / 2))
+            case -1:
+                return max(default_k, min(self.max_k, default_k * 2))
+            case _:
+                return default_k
+
+    def suggest_tier(self, probe_energy: EnergyScore | None, default: BudgetTier) -> BudgetTier:
+        if default is BudgetTier.NONE:  # a model that does not think stays that way
+            return default
+        step = -self._verdict(probe_energy)  # likely solved: lighter; likely hard: harder
+        index = min(max(_TIERS.index(default) + step, 1), len(_TIERS) - 1)
+        return _TIERS[index]
+
+
+def default_artifact_path(model: str) -> Path:
+    """Where `atlas-tui lens train` puts a model's Lens unless told otherwise."""
+    return Path(platformdirs.user_data_dir("atlas-tui")) / "lens" / f"{model_key(model)}.lens"
+
+
+def lens_for(model: str, path: str | Path | None = None) -> EnergyScorer:
+    """The Lens to use with `model`: the artifact at `path` (or the model's default place) if
+    there is one, else the neutral Lens. An artifact of another model is refused loudly."""
+    where = Path(path) if path is not None else default_artifact_path(model)
+    if path is None and not where.is_file():
+        return NeutralLens()
+    lens = GeometricLens.load(where)
+    lens.artifact.check(
+        FeatureSpec(model=model, dim=lens.artifact.spec.dim, pooling=lens.artifact.spec.pooling)
+    )
+    return lens
