@@ -1,0 +1,145 @@
+"""Every knob of the pipeline, and the named conditions A, B, C, D and full.
+
+The conditions follow ATLAS's ablation:
+  A     baseline: one direct answer, submitted as it is.
+  B     + Phase 1: probe, PlanSearch, DivSampling, budget forcing, adaptive k; the first
+        candidate that passes the public examples is submitted.
+  C     + Phase 1 + Phase 2: selection by public examples, Lens energy, S* differential testing
+        with model adjudication, and CodeT-style agreement.
+  D     + Phase 1 + Phase 3: self-tests kept only when consistent, and PR-CoT repair.
+  full  all of it.
+Every knob can also be set one by one (`PipelineConfig.preset("D", repair_iterations=5)`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.llm.base import BudgetTier
+
+CONDITIONS = ("A", "B", "C", "D", "full")
+
+Selection = Literal["probe", "first_passing", "scored"]
+
+DEFAULT_PERSPECTIVES = (
+    "Re-read the specification: compare every sentence of the statement with what the program "
+    "does, including the exact input and output format.",
+    "Edge cases: empty or minimal input, equal elements, largest values, negative numbers, "
+    "off-by-one boundaries.",
+    "Complexity and limits: check the constraints; is the algorithm fast enough and does any "
+    "value overflow or recurse too deep?",
+    "Trace a failing example by hand, line by line, and find where the program's state first "
+    "differs from what it should be.",
+)
+
+DEFAULT_PERSONAS = (
+    "You are a careful competitive programmer who checks edge cases before writing code.",
+    "You are a mathematician who looks for a closed form or an invariant first.",
+    "You are a pragmatic engineer who prefers the simplest algorithm that fits the limits.",
+)
+
+DEFAULT_HINTS = (
+    "Think about which standard algorithm family fits the constraints before writing code.",
+    "Consider a greedy or sorting-based approach if it can be proven correct.",
+    "Consider dynamic programming over a well-chosen state.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    condition: str = "full"
+
+    # Phase 1: generate
+    probe_temperature: float = 0.0
+    plansearch: bool = True
+    n_plans: int = 3  # constraint sets, each giving one plan and one implementation
+    diversity: bool = True
+    n_diverse: int = 2
+    diversity_temperatures: tuple[float, ...] = (0.6, 0.8, 1.0)  # a ladder, cycled
+    personas: tuple[str, ...] = DEFAULT_PERSONAS
+    hints: tuple[str, ...] = DEFAULT_HINTS
+    plan_temperature: float = 0.7
+    implement_temperature: float = 0.2
+    # Adaptive k: candidates beyond the probe. When the probe passes every public example,
+    # only `k_after_probe_pass` more are drawn (0: the probe stands, as in ATLAS's early exit).
+    adaptive_k: bool = True
+    k: int = 5
+    k_after_probe_pass: int = 0
+
+    # Budget forcing: the thinking budget tier per step (the Lens may raise it per problem).
+    tiers: dict[str, str] = field(
+        default_factory=lambda: {
+            "probe": "standard",
+            "constraints": "light",
+            "plan": "light",
+            "implement": "standard",
+            "diversity": "standard",
+            "differential": "light",
+            "adjudicate": "standard",
+            "selftest": "light",
+            "repair": "standard",
+        }
+    )
+    budget_forcing: bool = True  # cap and extend thinking per tier (off: the model's default)
+    max_tokens: int = 8192  # per generation, thinking included
+    seed: int | None = None  # each generation gets seed + its number when set
+
+    # Phase 2: select
+    run_examples: bool = True  # public examples (also reported for condition A)
+    selection: Selection = "scored"
+    lens_scoring: bool = True
+    differential: bool = True
+    n_differential_inputs: int = 4
+    adjudicate: bool = True
+    max_adjudications: int = 3
+    codet: bool = True
+
+    # Phase 3: self-tests and repair
+    selftests: bool = True
+    n_selftests: int = 5  # tests asked for per generation
+    selftest_generations: int = 2  # independent generations of self-tests
+    selftest_min_witnesses: int = 2  # generations + candidates agreeing on an expected output
+    repair: bool = True
+    repair_iterations: int = 3
+    perspectives: tuple[str, ...] = DEFAULT_PERSPECTIVES
+
+    # Plumbing
+    token_batch: int = 8  # deltas per TokenDelta event
+    prompts_dir: str | None = None  # overrides the user's config folder for prompt templates
+
+    @classmethod
+    def preset(cls, condition: str, **overrides: Any) -> PipelineConfig:
+        if condition not in CONDITIONS:
+            raise ValueError(f"unknown condition {condition!r}; choose one of {CONDITIONS}")
+        phase1 = condition != "A"
+        phase2 = condition in ("C", "full")
+        phase3 = condition in ("D", "full")
+        knobs: dict[str, Any] = {
+            "condition": condition,
+            "plansearch": phase1,
+            "diversity": phase1,
+            "adaptive_k": phase1,
+            "budget_forcing": phase1,
+            "selection": "scored" if (phase2 or phase3) else "first_passing" if phase1
+            else "probe",
+            "lens_scoring": phase2,
+            "differential": phase2,
+            "adjudicate": phase2,
+            "codet": phase2,
+            "selftests": phase3,
+            "repair": phase3,
+        }
+        knobs.update(overrides)
+        return cls(**knobs)
+
+    def with_overrides(self, **overrides: Any) -> PipelineConfig:
+        return dataclasses.replace(self, **overrides)
+
+    def tier(self, step: str) -> BudgetTier:
+        return BudgetTier(self.tiers.get(step, "none"))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)

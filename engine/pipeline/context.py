@@ -1,0 +1,284 @@
+"""What one solve run knows while it works: its candidates, its tests and their outcomes.
+
+Every change goes through a method here that also emits the matching event, so the event log
+and the runner's own view never disagree. The run only ever holds the `ProblemView`: hidden
+tests cannot reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from engine import events as ev
+from engine.lens.interface import EnergyScorer, NeutralLens
+from engine.llm.base import Backend, BudgetTier
+from engine.pipeline.config import PipelineConfig
+from engine.pipeline.gates import AddTest, EditCandidate, GateAction, Gates, PinAnswer
+from engine.pipeline.prompts import PromptTemplate, load_all
+from engine.problems.model import ProblemView, TestCase, TestKind
+from engine.sandbox.types import Program, SandboxLimits, Verdict
+
+Emit = Callable[[ev.Event], Awaitable[None] | None]
+TestSource = Literal["public", "self", "user", "differential"]
+
+
+class StopSolving(Exception):
+    """Raised inside a step to end the search early (a person pressed stop)."""
+
+
+@dataclass(slots=True)
+class Candidate:
+    id: str
+    code: str
+    origin: ev.Origin
+    phase: str  # the phase that produced it
+    order: int  # creation order, the last tie-breaker
+    parent_id: str | None = None
+    label: str = ""
+    energy: float = 0.0
+    pass_probability: float | None = None
+    energy_scored: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KnownTest:
+    """A test the run may use. `case.kind` is how the sandbox runs it; generated tests of an
+    assert-style problem run as functional calls of its function."""
+
+    id: str
+    source: TestSource
+    case: TestCase
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    verdict: Verdict
+    got: str
+    detail: str = ""  # the failing assertion, the exception, the signal
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.AC
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    generations: int = 0
+
+
+@dataclass(slots=True)
+class Run:
+    view: ProblemView
+    backend: Backend
+    sandbox: Any  # engine.sandbox.Sandbox (typed loosely: any object with its `run`)
+    config: PipelineConfig
+    emit_fn: Emit
+    task_id: str
+    gates: Gates | None = None
+    lens: EnergyScorer = field(default_factory=NeutralLens)
+    templates: dict[str, PromptTemplate] = field(default_factory=dict)
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    tests: dict[str, KnownTest] = field(default_factory=dict)
+    outcomes: dict[tuple[str, str], Outcome] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    pinned: str | None = None
+    errors: list[str] = field(default_factory=list)
+    step: str = "start"  # the step now running, named in errors
+    # Budget tier for code-writing steps chosen from the probe's energy (adaptive, Lens-driven).
+    code_tier: BudgetTier | None = None
+    started: float = field(default_factory=time.monotonic)
+    _ids: dict[str, itertools.count] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.templates:
+            override = Path(self.config.prompts_dir) if self.config.prompts_dir else None
+            self.templates = load_all(override)
+
+    # --- events ---------------------------------------------------------------------------
+
+    async def emit(self, cls: type[ev.Event], **fields: Any) -> ev.Event:
+        event = cls(task_id=self.task_id, **fields)
+        result = self.emit_fn(event)
+        if inspect.isawaitable(result):
+            await result
+        return event
+
+    @contextlib.asynccontextmanager
+    async def phase(self, phase: ev.Phase) -> AsyncIterator[None]:
+        """PhaseStarted, the body, PhaseFinished (also when the body fails or stops)."""
+        started = time.monotonic()
+        self.step = phase
+        await self.emit(ev.PhaseStarted, phase=phase)
+        try:
+            yield
+        finally:
+            await self.emit(ev.PhaseFinished, phase=phase, elapsed_s=time.monotonic() - started)
+
+    def tier_for(self, step: str) -> BudgetTier:
+        if self.code_tier is not None and step in ("implement", "diversity", "repair"):
+            return self.code_tier
+        return self.config.tier(step)
+
+    def next_id(self, prefix: str) -> str:
+        counter = self._ids.setdefault(prefix, itertools.count(1))
+        return f"{prefix}{next(counter)}"
+
+    # --- the kind generated tests run as --------------------------------------------------
+
+    @property
+    def generated_kind(self) -> TestKind | None:
+        """How tests the model writes are run: stdin text, or one call of the function with JSON
+        arguments. None when the problem names no function to call (assert style without one)."""
+        if self.view.test_kind is TestKind.STDIN:
+            return TestKind.STDIN
+        return TestKind.FUNCTIONAL if self.view.func_name else None
+
+    def program(self, code: str, kind: TestKind) -> Program:
+        return Program(
+            code=code,
+            kind=kind,
+            func_name=self.view.func_name,
+            test_setup=self.view.test_setup if kind is TestKind.ASSERT else "",
+            atol=self.view.atol,
+        )
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return SandboxLimits(wall_s=self.view.limits.time_s, memory_mb=self.view.limits.memory_mb)
+
+    # --- candidates and tests -------------------------------------------------------------
+
+    async def add_candidate(
+        self,
+        code: str,
+        *,
+        origin: ev.Origin,
+        phase: str,
+        stream_id: str | None = None,
+        parent_id: str | None = None,
+        plan_id: str | None = None,
+        label: str = "",
+    ) -> Candidate:
+        cid = self.next_id("c")
+        candidate = Candidate(cid, code, origin, phase, len(self.candidates), parent_id, label)
+        self.candidates[cid] = candidate
+        await self.emit(
+            ev.CandidateCreated,
+            candidate_id=cid,
+            origin=origin,
+            code=code,
+            parent_id=parent_id,
+            plan_id=plan_id,
+            stream_id=stream_id,
+            label=label,
+        )
+        return candidate
+
+    async def add_test(
+        self,
+        source: TestSource,
+        case: TestCase,
+        origin: str,
+        *,
+        prefix: str = "t",
+        test_id: str | None = None,
+    ) -> KnownTest:
+        test = KnownTest(test_id or self.next_id(prefix), source, case, origin)
+        self.tests[test.id] = test
+        await self.emit(
+            ev.TestAdded,
+            test_id=test.id,
+            kind=source,
+            input=case.input,
+            expected=None if source == "differential" else case.expected,
+            origin=origin,
+        )
+        return test
+
+    def tests_of(self, *sources: TestSource) -> list[KnownTest]:
+        return [t for t in self.tests.values() if t.source in sources]
+
+    def tally(self, candidate_id: str, sources: Iterable[TestSource]) -> tuple[int, int]:
+        """(passed, total) of a candidate on the tests of these sources it was run on."""
+        wanted = set(sources)
+        results = [
+            outcome.passed
+            for (cid, tid), outcome in self.outcomes.items()
+            if cid == candidate_id and self.tests[tid].source in wanted
+        ]
+        return sum(results), len(results)
+
+    def failing(self, candidate_id: str, sources: Iterable[TestSource]) -> list[KnownTest]:
+        wanted = set(sources)
+        return [
+            self.tests[tid]
+            for (cid, tid), outcome in self.outcomes.items()
+            if cid == candidate_id and self.tests[tid].source in wanted and not outcome.passed
+        ]
+
+    # --- gates and a person's actions -----------------------------------------------------
+
+    async def checkpoint(self, step: str, detail: str = "") -> GateAction:
+        """Apply the person's pending actions, then pause here if they asked to."""
+        await self.apply_user_commands()
+        if self.gates is None or not self.gates.wants(step):
+            return "continue"
+        await self.emit(ev.GateReached, step=step, detail=detail)
+        action = await self.gates.wait(step)
+        await self.emit(ev.GateResolved, step=step, action=action)
+        await self.apply_user_commands()  # what the person did while the run was paused
+        if action == "stop":
+            raise StopSolving(step)
+        return action
+
+    async def apply_user_commands(self) -> None:
+        if self.gates is None:
+            return
+        from engine.pipeline.execution import evaluate  # one import cycle, kept local
+
+        for command in self.gates.take_commands():
+            if isinstance(command, AddTest):
+                kind = self.generated_kind or self.view.test_kind
+                case = TestCase(command.input, command.expected, kind, origin="user")
+                await self.emit(ev.UserAction, action="add_test", payload=_json(command))
+                test = await self.add_test("user", case, "user", prefix="u")
+                await evaluate(self, list(self.candidates.values()), [test])
+            elif isinstance(command, EditCandidate):
+                await self.emit(ev.UserAction, action="edit_candidate", payload=_json(command))
+                if command.candidate_id not in self.candidates:
+                    await self.error("edit_candidate", f"no candidate {command.candidate_id}")
+                    continue
+                edited = await self.add_candidate(
+                    command.code,
+                    origin="user",
+                    phase="user",
+                    parent_id=command.candidate_id,
+                    label=f"edited {command.candidate_id}",
+                )
+                tests = self.tests_of("public", "self", "user")
+                await evaluate(self, [edited], tests)
+            elif isinstance(command, PinAnswer):
+                await self.emit(ev.UserAction, action="pin_answer", payload=_json(command))
+                if command.candidate_id in self.candidates:
+                    self.pinned = command.candidate_id
+                else:
+                    await self.error("pin_answer", f"no candidate {command.candidate_id}")
+
+    async def error(self, where: str, message: str, *, fatal: bool = False) -> None:
+        self.errors.append(f"{where}: {message}")
+        await self.emit(ev.ErrorRaised, where=where, message=message, fatal=fatal)
+
+
+def _json(command: AddTest | EditCandidate | PinAnswer) -> str:
+    return json.dumps({name: getattr(command, name) for name in command.__slots__})

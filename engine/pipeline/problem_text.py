@@ -1,0 +1,61 @@
+"""The problem as the prompts show it, built only from the `ProblemView` (never hidden tests)."""
+
+from __future__ import annotations
+
+from engine.problems.model import ProblemView, TestKind
+
+MAX_EXAMPLE_CHARS = 2000  # a huge public example would crowd the statement out of the context
+
+
+def problem_block(view: ProblemView) -> str:
+    parts = [f"# {view.title}".rstrip(), view.statement.strip()]
+    if view.starter_code.strip() and view.starter_code.strip() not in view.statement:
+        parts.append(f"Starter code:\n```python\n{view.starter_code.rstrip()}\n```")
+    examples = [t for t in view.public_tests if t.input.strip() not in view.statement]
+    if examples:
+        lines = ["Public examples:"]
+        for number, test in enumerate(examples, 1):
+            if test.kind is TestKind.ASSERT:
+                lines.append(f"```python\n{_cap(test.input)}\n```")
+            else:
+                lines.append(
+                    f"Example {number} input:\n```\n{_cap(test.input)}\n```\n"
+                    f"Example {number} expected output:\n```\n{_cap(test.expected)}\n```"
+                )
+        parts.append("\n".join(lines))
+    return "\n\n".join(p for p in parts if p)
+
+
+def answer_format(view: ProblemView) -> str:
+    if view.test_kind is TestKind.STDIN:
+        return (
+            "Write a complete Python 3 program that reads the input from standard input and "
+            "prints the answer to standard output. Put the whole program in one ```python "
+            "fenced block."
+        )
+    if view.test_kind is TestKind.FUNCTIONAL:
+        return (
+            "Complete the starter code (keep the class and the method's signature). Put the "
+            "whole code in one ```python fenced block."
+        )
+    name = f"`{view.func_name}`" if view.func_name else "the function the tests call"
+    return (
+        f"Write the Python function {name} with the imports and helpers it needs. Put the "
+        "whole code in one ```python fenced block."
+    )
+
+
+def input_format(view: ProblemView) -> str:
+    if view.test_kind is TestKind.STDIN:
+        return "Each input is the exact text given to the program on standard input."
+    return (
+        f"Each input is the arguments of one call to `{view.func_name}`: one JSON value per "
+        "line, in the order of the parameters. Each expected output is the JSON of the value "
+        "the call returns."
+    )
+
+
+def _cap(text: str) -> str:
+    if len(text) <= MAX_EXAMPLE_CHARS:
+        return text.rstrip()
+    return text[:MAX_EXAMPLE_CHARS].rstrip() + "\n... (cut)"

@@ -1,0 +1,167 @@
+"""The runner: composes the techniques by the configured condition into one solve.
+
+Order of a full run: probe -> public examples -> adaptive k -> PlanSearch -> DivSampling ->
+public examples -> self-tests (Phase 3 tests, also used by CodeT agreement) -> selection (Lens
+energy, S* differential testing with adjudication, scoring) -> PR-CoT repair -> final answer.
+A condition switches steps off (see `engine.pipeline.config`). Before each step the gates may
+pause for a person.
+
+Failure is honest: a model that fails (after the backend's own retries) or any other error ends
+the search with an `ErrorRaised` event, and the best candidate so far is still submitted. A
+person's stop does the same without an error. The answer is submitted once; grading happens
+after `solve` returns (in `engine.task.run_task`), never here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+from engine.lens.interface import EnergyScorer, NeutralLens
+from engine.llm.base import Backend, BackendError
+from engine.pipeline.adaptive import choose_draw
+from engine.pipeline.config import PipelineConfig
+from engine.pipeline.context import Candidate, Emit, Run, StopSolving
+from engine.pipeline.differential import differential
+from engine.pipeline.diversity import diversify
+from engine.pipeline.energy import probe_energy, score_energy
+from engine.pipeline.examples import add_public_tests, passes_examples, run_examples
+from engine.pipeline.final import submit
+from engine.pipeline.gates import Gates
+from engine.pipeline.plansearch import plansearch
+from engine.pipeline.probe import probe
+from engine.pipeline.repair import repair
+from engine.pipeline.selection import emit_scores, rank
+from engine.pipeline.selftest import selftests
+from engine.problems.model import ProblemView
+
+
+@dataclass(frozen=True, slots=True)
+class SolveOutcome:
+    status: str  # "submitted", "no_answer", "error" (no answer and an error)
+    answer: str | None
+    candidate_id: str | None
+    phase: str | None  # the phase whose candidate was submitted: probe, plan, diversity, ...
+    examples_verdict: str | None  # the answer on the public examples; None when there are none
+    examples_passed: int
+    examples_total: int
+    candidates: int
+    prompt_tokens: int
+    completion_tokens: int
+    elapsed_s: float
+    errors: tuple[str, ...] = ()
+
+
+async def solve(
+    view: ProblemView,
+    backend: Backend,
+    sandbox: object,
+    config: PipelineConfig,
+    emit: Emit,
+    gates: Gates | None = None,
+    lens: EnergyScorer | None = None,
+    *,
+    task_id: str | None = None,
+) -> SolveOutcome:
+    """Solve one problem from its view; every step is an event passed to `emit`."""
+    run = Run(
+        view=view,
+        backend=backend,
+        sandbox=sandbox,
+        config=config,
+        emit_fn=emit,
+        task_id=task_id or view.id,
+        gates=gates,
+        lens=lens or NeutralLens(),
+    )
+    try:
+        await _search(run)
+    except StopSolving:
+        pass  # the person's stop is already in the log (GateResolved)
+    except BackendError as exc:
+        await run.error(run.step, f"the model failed: {exc}")
+    except Exception as exc:  # a bug or a broken sandbox: said, and the best so far still goes
+        await run.error(run.step, f"{type(exc).__name__}: {exc}")
+    with contextlib.suppress(StopSolving):
+        await run.checkpoint("final")
+    async with run.phase("final"):
+        chosen = await submit(run)
+    return _outcome(run, chosen)
+
+
+async def _search(run: Run) -> None:
+    config = run.config
+    await add_public_tests(run)
+
+    first = None
+    if await run.checkpoint("probe") == "continue":
+        async with run.phase("probe"):
+            first = await probe(run)
+    if first is not None and config.run_examples and run.tests_of("public"):
+        async with run.phase("examples"):
+            await run_examples(run, [first])
+
+    probe_passed = passes_examples(run, first.id) if first else False
+    draw = choose_draw(run, probe_passed, await probe_energy(run, first))
+    if draw.n_plans and await run.checkpoint("plansearch", draw.reason) == "continue":
+        async with run.phase("plan"):
+            await plansearch(run, draw.n_plans)
+    if draw.n_diverse and await run.checkpoint("diversity", draw.reason) == "continue":
+        async with run.phase("diversity"):
+            await diversify(run, draw.n_diverse)
+
+    pool = list(run.candidates.values())
+    if not pool:
+        return
+    if config.run_examples and run.tests_of("public") and len(pool) > 1:
+        async with run.phase("examples"):
+            await run_examples(run, pool)
+
+    if config.selftests and await run.checkpoint("selftest") == "continue":
+        async with run.phase("selftest"):
+            await selftests(run, pool)
+
+    best: Candidate = pool[0]
+    if config.selection == "scored" and await run.checkpoint("select") == "continue":
+        async with run.phase("select"):
+            await score_energy(run, pool)
+            if config.differential and await run.checkpoint("differential") == "continue":
+                await differential(run, _passing_examples_or_all(run, pool))
+            ranked = rank(run, pool)
+            await emit_scores(run, ranked)
+            best = ranked[0].candidate
+
+    if config.repair and config.repair_iterations > 0 and run.failing(
+        best.id, ("public", "self", "user")
+    ):
+        async with run.phase("repair"):
+            await repair(run, best)
+
+
+def _passing_examples_or_all(run: Run, pool: list[Candidate]) -> list[Candidate]:
+    passing = [c for c in pool if passes_examples(run, c.id) is not False]
+    return passing if len(passing) >= 2 else pool
+
+
+def _outcome(run: Run, chosen: Candidate | None) -> SolveOutcome:
+    passed, total = run.tally(chosen.id, ["public"]) if chosen else (0, 0)
+    verdict = None
+    if chosen is not None and total:
+        failing = run.failing(chosen.id, ["public"])
+        verdict = "AC" if not failing else run.outcomes[(chosen.id, failing[0].id)].verdict.value
+    status = "submitted" if chosen else ("error" if run.errors else "no_answer")
+    return SolveOutcome(
+        status=status,
+        answer=chosen.code if chosen else None,
+        candidate_id=chosen.id if chosen else None,
+        phase=chosen.phase if chosen else None,
+        examples_verdict=verdict,
+        examples_passed=passed,
+        examples_total=total,
+        candidates=len(run.candidates),
+        prompt_tokens=run.usage.prompt_tokens,
+        completion_tokens=run.usage.completion_tokens,
+        elapsed_s=time.monotonic() - run.started,
+        errors=tuple(run.errors),
+    )

@@ -1,0 +1,116 @@
+"""Choosing among candidates, and saying why.
+
+Modes (set by the condition, or `PipelineConfig.selection`):
+  probe          the probe's answer as it is (condition A);
+  first_passing  the first candidate, in the order drawn, that passes every public example,
+                 else the first candidate (condition B: Phase 1 without Phase 2);
+  scored         candidates ordered by, in turn: the fraction of public examples passed; the
+                 fraction of kept self-tests (and adjudicated S* tests and a person's tests)
+                 passed; CodeT-style agreement (the size of the group of candidates that pass
+                 exactly the same tests, times how many tests that group passes); lower Lens
+                 energy; then the earlier candidate.
+Each candidate's parts are emitted as `CandidateScored`, so the ranking can be inspected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from engine import events as ev
+from engine.pipeline.context import Candidate, Run
+
+TESTS_FOR_AGREEMENT = ("self", "user")
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    candidate: Candidate
+    key: tuple[float, ...]
+    score: float
+    parts: dict[str, object]
+
+
+def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
+    """Best first, by the `scored` order above."""
+    agreement = _codet(run, pool) if run.config.codet else {}
+    ranked = []
+    for candidate in pool:
+        pub_passed, pub_total = run.tally(candidate.id, ["public"])
+        self_passed, self_total = run.tally(candidate.id, TESTS_FOR_AGREEMENT)
+        public = pub_passed / pub_total if pub_total else 1.0
+        own = self_passed / self_total if self_total else 1.0
+        codet = agreement.get(candidate.id, 0.0)
+        key = (public, own, codet, -candidate.energy, -candidate.order)
+        parts: dict[str, object] = {
+            "examples": f"{pub_passed}/{pub_total}",
+            "self_tests": f"{self_passed}/{self_total}",
+            "agreement": round(codet, 4),
+            "energy": candidate.energy,
+        }
+        ranked.append(Ranked(candidate, key, 100 * public + 10 * own + codet, parts))
+    return sorted(ranked, key=lambda r: r.key, reverse=True)
+
+
+async def emit_scores(run: Run, ranked: list[Ranked]) -> None:
+    for r in ranked:
+        await run.emit(
+            ev.CandidateScored,
+            candidate_id=r.candidate.id,
+            score=r.score,
+            parts=json.dumps(r.parts, sort_keys=True),
+        )
+
+
+async def choose(run: Run) -> tuple[Candidate, str] | None:
+    """The answer and the reason, by the configured mode (a person's pin wins)."""
+    pool = sorted(run.candidates.values(), key=lambda c: c.order)
+    if not pool:
+        return None
+    if run.pinned is not None:
+        return run.candidates[run.pinned], "pinned by a person"
+    mode = run.config.selection
+    if mode == "probe":
+        first = pool[0]
+        return first, f"baseline: the first answer ({first.label or first.id}) as it is"
+    if mode == "first_passing":
+        for candidate in pool:
+            passed, total = run.tally(candidate.id, ["public"])
+            if total and passed == total:
+                return candidate, f"first candidate to pass all {total} public examples"
+        return pool[0], "no candidate passes every public example; the first one stands"
+    ranked = rank(run, pool)
+    await emit_scores(run, ranked)
+    best = ranked[0]
+    return best.candidate, _reason(best, ranked)
+
+
+def _reason(best: Ranked, ranked: list[Ranked]) -> str:
+    parts = best.parts
+    text = (
+        f"best of {len(ranked)}: examples {parts['examples']}, self-tests {parts['self_tests']}, "
+        f"agreement {parts['agreement']}, energy {best.candidate.energy:.3f}"
+    )
+    ties = [r for r in ranked[1:] if r.key[:4] == best.key[:4]]
+    if ties:
+        text += f"; tied with {', '.join(r.candidate.id for r in ties)}, the earlier wins"
+    return text
+
+
+def _codet(run: Run, pool: list[Candidate]) -> dict[str, float]:
+    """CodeT dual agreement, normalized to [0, 1]: candidates passing the same set of tests form
+    a consensus group scored by (group size) x (tests it passes)."""
+    passing: dict[str, frozenset[str]] = {}
+    for candidate in pool:
+        passing[candidate.id] = frozenset(
+            tid
+            for (cid, tid), outcome in run.outcomes.items()
+            if cid == candidate.id
+            and run.tests[tid].source in TESTS_FOR_AGREEMENT
+            and outcome.passed
+        )
+    sizes = Counter(passing.values())
+    raw = {cid: sizes[tests] * len(tests) for cid, tests in passing.items()}
+    top = max(raw.values(), default=0)
+    return {cid: value / top for cid, value in raw.items()} if top else {}
