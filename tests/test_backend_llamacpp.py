@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import llama_cpp
+import pytest
+from backend_suite import *  # noqa: F403  (the shared backend suite runs on this backend)
 from support.tiny_gguf import CHAT_TEMPLATE, THINK_CLOSE_ID, THINK_OPEN_ID
+
+from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig
 
 
 def test_tiny_gguf_is_a_real_model_with_think_tokens(tiny_gguf: Path) -> None:
@@ -21,3 +26,10 @@ def test_tiny_gguf_is_a_real_model_with_think_tokens(tiny_gguf: Path) -> None:
         assert out["usage"]["completion_tokens"] >= 1
     finally:
         llm.close()
+
+
+@pytest.fixture
+async def backend(tiny_gguf: Path) -> AsyncIterator[LlamaCppBackend]:
+    opened = await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(n_ctx=2048))
+    yield opened
+    await opened.close()

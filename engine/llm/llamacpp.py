@@ -319,7 +319,7 @@ class LlamaCppBackend:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = _StopMatcher(params.stop)
         vocab = llm._model.vocab
-        generated = pending = 0
+        generated = 0
         finish = "length"
         tokens_iter = llm.generate(
             tokens,
@@ -339,11 +339,10 @@ class LlamaCppBackend:
                     finish = "stop"
                     break
                 generated += 1
-                pending += 1
+                # one chunk per token, even when its text is held back (half a UTF-8
+                # character, or the start of a stop string), so the budget counts exactly
                 text, stopped = stops.feed(decoder.decode(_piece(vocab, token)))
-                if text:
-                    push(RawChunk(text, pending))
-                    pending = 0
+                push(RawChunk(text, 1))
                 if stopped:
                     finish = "stop"
                     break
@@ -357,8 +356,8 @@ class LlamaCppBackend:
             self.counters.cancelled += 1
             return
         tail = "" if stops.stopped else stops.flush(decoder.decode(b"", final=True))
-        if tail or pending:
-            push(RawChunk(tail, pending))
+        if tail:
+            push(RawChunk(tail, 0))
         push(RawEnd(finish, len(tokens), generated))
 
     async def _check_generation_after_embedding(self) -> None:

@@ -57,14 +57,13 @@ _WORDS = [
 # ChatML with Qwen3-style thinking: a think block is expected after the assistant header, and
 # `enable_thinking=false` closes an empty one for the model.
 CHAT_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}"
-    "<|im_start|>assistant\n"
-    "{%- if enable_thinking is defined and not enable_thinking -%}<think>\n\n</think>\n\n"
-    "{%- endif -%}"
-    "{%- endif -%}"
+    "{%- for message in messages %}"
+    "{{ '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+    "{%- if enable_thinking is defined and enable_thinking is false %}"
+    "{{ '<think>\\n\\n</think>\\n\\n' }}{%- endif %}"
+    "{%- endif %}"
 )
 
 WeightType = Literal["f32", "f16", "q8_0"]
