@@ -239,15 +239,13 @@ async def _grade(
 
 def _grade_fields(result: Any) -> tuple[str, int, int, bool]:
     """(verdict, passed, total, used public tests) from `engine.grading.GradeResult`."""
-    verdict = getattr(result, "verdict", "")
-    verdict = str(getattr(verdict, "value", verdict))
+    verdict = getattr(result, "status", None)  # text, "NO_TESTS" when there were none
+    if not isinstance(verdict, str):
+        verdict = getattr(result, "verdict", None)
+        verdict = str(getattr(verdict, "value", verdict))
     passed = int(getattr(result, "passed", 0))
     total = int(getattr(result, "total", 0))
-    fallback = bool(
-        getattr(result, "used_public_fallback", None)
-        or getattr(result, "used_public", None)
-        or getattr(result, "fallback", None)
-    )
+    fallback = bool(getattr(result, "used_public_fallback", False))
     return verdict, passed, total, fallback
 
 

@@ -1,0 +1,133 @@
+"""Many tasks against one backend and one sandbox, with bounded concurrency and resume.
+
+A run is one session in a store file. Each problem gets a task; `resume` continues the run
+kept in the file: problems whose latest attempt finished are not redone, and a task that
+stopped mid-way (its process was killed, or the run was cancelled) is marked "interrupted"
+and started again as a new attempt, so its half-written log stays readable but never counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.problems.model import Problem
+from engine.store import Store, TaskInfo
+from engine.task import Emit, Grader, Solver, TaskOutcome, run_task
+
+BENCH_KIND = "bench"
+DONE_STATUSES = frozenset({"submitted", "no_answer"})  # "error" too unless retry_errors
+
+
+class BenchError(RuntimeError):
+    """The run cannot start as asked (a clear message for the command line)."""
+
+
+@dataclass(slots=True)
+class BenchRun:
+    session_id: str
+    skipped: list[str] = field(default_factory=list)  # problem ids finished before this run
+    restarted: list[str] = field(default_factory=list)  # interrupted attempts begun again
+    outcomes: dict[str, TaskOutcome] = field(default_factory=dict)  # problem id -> this run's
+
+
+def bench_session(store: Store) -> str | None:
+    """The benchmark run kept in `store` (the latest one), if any."""
+    sessions = store.sessions(BENCH_KIND)
+    return sessions[-1].session_id if sessions else None
+
+
+async def run_bench(
+    problems: Sequence[Problem],
+    backend: Any,
+    sandbox: Any,
+    config: Any,
+    store: Store,
+    *,
+    jobs: int = 1,
+    resume: bool = False,
+    retry_errors: bool = False,
+    oracle: bool = True,
+    lens: Any = None,
+    title: str = "",
+    meta: dict[str, Any] | None = None,
+    emit: Emit | None = None,
+    on_task_start: Callable[[Problem, str], None] | None = None,
+    on_task_done: Callable[[Problem, TaskOutcome], None] | None = None,
+    solver: Solver | None = None,
+    grader: Grader | None = None,
+) -> BenchRun:
+    """Solve and grade every problem, `jobs` at a time, recording everything in `store`."""
+    if jobs < 1:
+        raise BenchError(f"--jobs must be at least 1, not {jobs}")
+    ids = [p.id for p in problems]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise BenchError(f"problem ids must be unique in a run; repeated: {duplicates[:5]}")
+
+    session_id = bench_session(store)
+    if session_id is not None and not resume:
+        raise BenchError(
+            f"{store.path} already holds a run; pass --resume to continue it or choose another"
+            " --out file"
+        )
+    if session_id is None:
+        run_meta = {"problems": ids, "condition": str(getattr(config, "condition", ""))}
+        session_id = store.new_session(BENCH_KIND, title, {**run_meta, **(meta or {})})
+    run = BenchRun(session_id)
+
+    latest = _latest_attempts(store.tasks(session_id))
+    done = DONE_STATUSES if retry_errors else DONE_STATUSES | {"error"}
+    todo: list[Problem] = []
+    for problem in problems:
+        previous = latest.get(problem.id)
+        if previous is not None and previous.status in done:
+            run.skipped.append(problem.id)
+            continue
+        if previous is not None:
+            store.mark_interrupted(previous.task_id)
+            run.restarted.append(problem.id)
+        todo.append(problem)
+
+    queue: asyncio.Queue[Problem] = asyncio.Queue()
+    for problem in todo:
+        queue.put_nowait(problem)
+
+    async def worker() -> None:
+        while True:
+            try:
+                problem = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            task_id = store.new_task(session_id, problem.id, title=problem.title,
+                                     condition=str(getattr(config, "condition", "")))
+            if on_task_start is not None:
+                on_task_start(problem, task_id)
+            outcome = await run_task(
+                problem, backend, sandbox, config, store=store, emit=emit, task_id=task_id,
+                oracle=oracle, lens=lens, solver=solver, grader=grader,
+            )
+            run.outcomes[problem.id] = outcome
+            if on_task_done is not None:
+                on_task_done(problem, outcome)
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(jobs, len(todo)))]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    return run
+
+
+def _latest_attempts(tasks: Sequence[TaskInfo]) -> dict[str, TaskInfo]:
+    latest: dict[str, TaskInfo] = {}
+    for task in tasks:
+        if task.problem_id not in latest or task.attempt > latest[task.problem_id].attempt:
+            latest[task.problem_id] = task
+    return latest
+
