@@ -60,7 +60,7 @@ def grade_cmd(dataset: Path, solutions: Path | None, references: bool, jobs: int
     console = Console(stderr=True)
     loaded = load(dataset)
     for error in loaded.errors:
-        console.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
+        console.print(f"[yellow]skipped[/] {error}", highlight=False, soft_wrap=True)
     if not loaded.problems:
         raise click.ClickException(f"no problems could be loaded from {dataset}")
     answers = _references(loaded.problems) if references else _solutions(solutions, loaded.problems,
@@ -87,17 +87,17 @@ def _solutions(path: Path | None, problems: list[Problem], console: Console) -> 
             continue
         try:
             row = json.loads(line)
-            task_id = str(row["task_id"])
-            raw = row["code"] if "code" in row else row["completion"]
-            if not isinstance(raw, str):
-                raise TypeError("code should be a string")
-        except (ValueError, KeyError, TypeError) as exc:
-            console.print(f"[yellow]skipped[/] {path} line {line_no}: {exc!r}", highlight=False)
+        except json.JSONDecodeError as exc:
+            _skip(console, path, line_no, f"malformed JSON ({exc.msg})")
             continue
+        raw = row.get("code", row.get("completion")) if isinstance(row, dict) else None
+        if not isinstance(raw, str) or "task_id" not in row:
+            _skip(console, path, line_no, 'needs "task_id" and a string "code" (or "completion")')
+            continue
+        task_id = str(row["task_id"])
         problem = by_id.get(task_id)
         if problem is None:
-            console.print(f"[yellow]skipped[/] {path} line {line_no}: no problem {task_id!r}",
-                          highlight=False)
+            _skip(console, path, line_no, f"no problem {task_id!r} in the dataset")
             continue
         if task_id in answers:
             continue  # strict pass@1: the first answer for a task is the submission
@@ -107,6 +107,11 @@ def _solutions(path: Path | None, problems: list[Problem], console: Console) -> 
             code = problem.starter_code + raw
         answers[task_id] = Answer(code, "solutions")
     return answers
+
+
+def _skip(console: Console, path: Path, line_no: int, why: str) -> None:
+    console.print(f"[yellow]skipped[/] {path} line {line_no}: {why}", highlight=False,
+                  soft_wrap=True)
 
 
 async def _grade_all(problems: list[Problem], answers: dict[str, Answer], jobs: int | None,
@@ -126,8 +131,10 @@ async def _grade_all(problems: list[Problem], answers: dict[str, Answer], jobs: 
         answer = answers.get(problem.id)
         async with in_flight:
             if answer is None:
-                row = {"task_id": problem.id, "verdict": MISSING, "passed": 0, "total": 0,
-                       "tests": [], "time_s": 0.0, "detail": "no answer for this task"}
+                has_tests = bool(problem.public_tests or problem.hidden_tests)
+                row = {"task_id": problem.id, "verdict": MISSING if has_tests else NO_TESTS,
+                       "passed": 0, "total": 0, "tests": [], "time_s": 0.0,
+                       "detail": "no answer for this task"}
             else:
                 result: GradeResult = await grade(problem, answer.code, sandbox,
                                                   limits=limits_for(problem, timeout),

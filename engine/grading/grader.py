@@ -29,12 +29,14 @@ async def grade(
     *,
     limits: SandboxLimits | None = None,
     public_only: bool = False,
+    stop_on_first_failure: bool = False,
 ) -> GradeResult:
     """Run `code` on the problem's tests in `sandbox` (an engine.sandbox.Sandbox).
 
     `code` None means no program could be extracted from the answer: a CE without running.
     `public_only` grades the public tests alone (for checks against published public-test
-    verdicts); the result then says "public".
+    verdicts); the result then says "public". `stop_on_first_failure` skips the tests after the
+    first failing one (faster; `passed` then counts only the tests that ran).
     """
     started = time.perf_counter()
     limits = limits or limits_for(problem)
@@ -52,7 +54,7 @@ async def grade(
                            detail=NO_CODE, time_s=time.perf_counter() - started, extra=extra)
     program = Program(code=code, kind=problem.test_kind, func_name=problem.func_name,
                       test_setup=problem.test_setup, atol=problem.atol)
-    run = await sandbox.run(program, tests, limits)
+    run = await sandbox.run(program, tests, limits, stop_on_first_failure=stop_on_first_failure)
     return GradeResult(
         task_id=problem.id,
         verdict=run.verdict,
