@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.store import Store, TaskInfo
 
+NO_TESTS = "NO_TESTS"  # engine.grading's verdict text for a problem without tests
 CEILING_LABEL = "oracle pass@k (ceiling: any candidate passes the hidden tests; not a result)"
 
 
@@ -44,6 +45,7 @@ class BenchReport:
     n_oracle: int  # some candidate passes (ceiling)
     n_oracle_known: int  # tasks for which the oracle was computed
     n_public_fallback: int  # graded on public tests: the problem had no hidden ones
+    n_no_tests: int = 0  # nothing to grade on at all: left out of the rates, never a pass
     statuses: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
     solved_by_phase: dict[str, int] = field(default_factory=dict)
@@ -53,15 +55,20 @@ class BenchReport:
     rows: tuple[TaskRow, ...] = ()
 
     @property
+    def n_gradable(self) -> int:
+        """The denominator: problems in the run that have tests to grade on."""
+        return self.n_problems - self.n_no_tests
+
+    @property
     def pass_at_1(self) -> float:
-        return self.n_solved / self.n_problems if self.n_problems else 0.0
+        return self.n_solved / self.n_gradable if self.n_gradable else 0.0
 
     @property
     def oracle_pass_at_k(self) -> float | None:
         """A ceiling, None when no task computed the oracle."""
         if not self.n_oracle_known:
             return None
-        return self.n_oracle / self.n_problems if self.n_problems else 0.0
+        return self.n_oracle / self.n_gradable if self.n_gradable else 0.0
 
     @property
     def mean_task_s(self) -> float:
@@ -80,11 +87,13 @@ class BenchReport:
         lines = [
             f"run {self.session_id}  condition {self.condition or '?'}  "
             f"{self.n_finished}/{self.n_problems} tasks finished",
-            f"strict pass@1: {self.n_solved}/{self.n_problems} = {self.pass_at_1:.1%}",
+            f"strict pass@1: {self.n_solved}/{self.n_gradable} = {self.pass_at_1:.1%}",
         ]
         ceiling = self.oracle_pass_at_k
         if ceiling is not None:
-            lines.append(f"{CEILING_LABEL}: {self.n_oracle}/{self.n_problems} = {ceiling:.1%}")
+            lines.append(f"{CEILING_LABEL}: {self.n_oracle}/{self.n_gradable} = {ceiling:.1%}")
+        if self.n_no_tests:
+            lines.append(f"problems without any tests (not counted): {self.n_no_tests}")
         if self.n_public_fallback:
             lines.append(f"graded on public tests only (no hidden tests): "
                          f"{self.n_public_fallback}")
@@ -124,6 +133,7 @@ def bench_report(store: Store, session_id: str) -> BenchReport:
         n_oracle=sum(bool(t.oracle_any_pass) for t in finished),
         n_oracle_known=sum(t.oracle_any_pass is not None for t in finished),
         n_public_fallback=sum(bool(t.used_public_fallback) for t in finished),
+        n_no_tests=sum(t.verdict == NO_TESTS for t in finished),
         statuses=dict(Counter(latest[p].status if p in latest else "not started"
                               for p in problem_ids)),
         verdicts=dict(Counter(t.verdict or "ungraded" for t in finished)),
