@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import llama_cpp
 import pytest
 from backend_suite import *  # noqa: F403  (the shared backend suite runs on this backend)
-from support.tiny_gguf import CHAT_TEMPLATE, THINK_CLOSE_ID, THINK_OPEN_ID
+from support.tiny_gguf import CHAT_TEMPLATE, IM_END_ID, THINK_CLOSE_ID, THINK_OPEN_ID
 
+from engine.llm.base import BackendError, ChatMessage, SamplingParams, ThinkingBudget
 from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig
 
 
@@ -33,3 +36,101 @@ async def backend(tiny_gguf: Path) -> AsyncIterator[LlamaCppBackend]:
     opened = await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(n_ctx=2048))
     yield opened
     await opened.close()
+
+
+CHAT = [ChatMessage("system", "You solve problems step by step."), ChatMessage("user", "2+2?")]
+
+
+def _greedy(max_tokens: int = 16, **changes: object) -> SamplingParams:
+    settings: dict[str, object] = {"temperature": 0.0, "max_tokens": max_tokens, "seed": 0,
+                                   "logit_bias": ((IM_END_ID, -100.0),)}
+    return SamplingParams(**{**settings, **changes})  # type: ignore[arg-type]
+
+
+async def test_closing_a_stream_stops_the_model_within_a_token_or_two(
+    backend: LlamaCppBackend,
+) -> None:
+    chunks = 0
+    async with aclosing(backend.complete_raw(backend.render_chat(CHAT), _greedy(3000))) as raw:
+        async for _chunk in raw:
+            chunks += 1
+            if chunks == 5:
+                at_close = backend.counters.tokens_generated
+                break
+    await backend.count_tokens("x")  # queued behind the cancelled job: it has finished
+    assert backend.counters.cancelled == 1
+    assert backend.counters.tokens_generated - at_close <= 2
+    assert backend.counters.tokens_generated < 100
+
+
+async def test_budget_cap_counts_thinking_tokens_exactly(backend: LlamaCppBackend) -> None:
+    prompt = backend.render_chat(CHAT) + "<think>\n"
+    params = _greedy(40, logit_bias=((THINK_CLOSE_ID, -100.0), (IM_END_ID, -100.0)))
+    result = await backend.generate(prompt, params, budget=ThinkingBudget(max_tokens=12))
+    assert result.budget.thinking_tokens == 12 and result.budget.capped
+    assert result.completion_tokens == 40
+
+
+async def test_common_prompt_prefix_stays_in_the_kv_cache(backend: LlamaCppBackend) -> None:
+    await backend.generate(CHAT, _greedy(4))
+    shared = await backend.count_tokens(backend.render_chat(CHAT[:1], add_generation_prompt=False))
+    before = backend.counters.prefix_tokens_reused
+    await backend.generate([CHAT[0], ChatMessage("user", "3+5?")], _greedy(4))
+    assert backend.counters.prefix_tokens_reused - before >= shared
+
+
+async def test_embeddings_share_the_loaded_weights_and_leave_generation_alone(
+    backend: LlamaCppBackend,
+) -> None:
+    assert backend._embedder is not None and backend._embedder._ctx.model is backend._llm._model
+    before = await backend.generate(CHAT, _greedy())
+    await backend.embed("a long text " * 50)
+    after = await backend.generate(CHAT, _greedy())
+    assert after.answer == before.answer
+
+
+async def test_last_token_pooling_is_a_different_vector(tiny_gguf: Path,
+                                                        backend: LlamaCppBackend) -> None:
+    async with await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(pooling="last")) as last:
+        text = "x = int(input())"
+        assert len(await last.embed(text)) == 64
+        assert await last.embed(text) != pytest.approx(await backend.embed(text), rel=1e-3)
+
+
+async def test_concurrent_calls_are_served_one_at_a_time_by_the_owner_thread(
+    backend: LlamaCppBackend,
+) -> None:
+    results = await asyncio.gather(*(backend.generate(CHAT, _greedy(8)) for _ in range(4)))
+    assert len({r.answer for r in results}) == 1 and all(r.completion_tokens == 8
+                                                         for r in results)
+
+
+async def test_bad_model_files_and_closed_backends_fail_clearly(tmp_path: Path,
+                                                                tiny_gguf: Path) -> None:
+    with pytest.raises(BackendError, match="no GGUF file"):
+        await LlamaCppBackend.open(tmp_path / "missing.gguf")
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(BackendError, match="could not load"):
+        await LlamaCppBackend.open(broken)
+    with pytest.raises(BackendError, match="flash attention"):
+        await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(cache_type_v="q8_0",
+                                                              flash_attn=False))
+    backend = await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(embeddings=False))
+    assert backend.info.embedding_size is None
+    with pytest.raises(BackendError, match="embeddings are off"):
+        await backend.embed("x")
+    await backend.close()
+    with pytest.raises(BackendError, match="closed"):
+        await backend.generate("x", _greedy())
+
+
+async def test_configured_template_and_context_are_used(tiny_gguf: Path) -> None:
+    config = LlamaCppConfig(n_ctx=512, template_variables={"enable_thinking": False})
+    async with await LlamaCppBackend.open(tiny_gguf, config) as backend:
+        assert backend.info.context_size == 512
+        assert backend.render_chat(CHAT).endswith("<think>\n\n</think>\n\n")
+        with pytest.raises(BackendError, match="context holds 512"):
+            await backend.generate("word " * 600, _greedy())
+    async with await LlamaCppBackend.open(tiny_gguf) as default:
+        assert default.info.context_size == 4096  # the model's own

@@ -339,6 +339,7 @@ class LlamaCppBackend:
                     finish = "stop"
                     break
                 generated += 1
+                self.counters.tokens_generated += 1  # live: read while a stream runs
                 # one chunk per token, even when its text is held back (half a UTF-8
                 # character, or the start of a stop string), so the budget counts exactly
                 text, stopped = stops.feed(decoder.decode(_piece(vocab, token)))
@@ -350,7 +351,6 @@ class LlamaCppBackend:
                     break
         finally:
             tokens_iter.close()
-            self.counters.tokens_generated += generated
             self.counters.completions += 1
         if finish == "cancelled":
             self.counters.cancelled += 1
