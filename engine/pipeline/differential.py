@@ -16,7 +16,7 @@ from engine import events as ev
 from engine.pipeline.context import Candidate, KnownTest, Outcome, Run
 from engine.pipeline.execution import evaluate, run_outputs
 from engine.pipeline.generation import generate
-from engine.pipeline.outputs import canonical, chosen_output, input_blocks
+from engine.pipeline.outputs import canonical, chosen_output, clean_input, input_blocks
 from engine.pipeline.problem_text import input_format, problem_block
 from engine.problems.model import TestCase, TestKind
 
@@ -41,7 +41,8 @@ async def differential(run: Run, pool: Sequence[Candidate]) -> list[KnownTest]:
         input_format=input_format(run.view),
         n=run.config.n_differential_inputs,
     )
-    blocks = input_blocks(generation.text)[: run.config.n_differential_inputs]
+    cleaned = (clean_input(kind, text) for text in input_blocks(generation.text))
+    blocks = [text for text in cleaned if text is not None][: run.config.n_differential_inputs]
     inputs = [
         await run.add_test(
             "differential", TestCase(text, "", kind, "differential"), "S* input", prefix="d"

@@ -55,6 +55,32 @@ def same_output(kind: TestKind, expected: str, got: str, atol: float | None = No
     return outputs_match(expected, got, atol)
 
 
+def clean_input(kind: TestKind, text: str) -> str | None:
+    """A model-written input as the sandbox takes it, or None when it is malformed: functional
+    inputs must be one JSON value per line; stdin inputs end with one newline."""
+    if kind is TestKind.FUNCTIONAL:
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        if not lines or not all(_is_json(line) for line in lines):
+            return None
+        return "\n".join(lines)
+    return text.rstrip("\n") + "\n" if text.strip() else None
+
+
+def clean_expected(kind: TestKind, text: str) -> str | None:
+    """A model-written expected output, or None when a functional one is not JSON."""
+    if kind is TestKind.FUNCTIONAL:
+        return text.strip() if _is_json(text.strip()) else None
+    return text
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def input_key(text: str) -> str:
     """Inputs that differ only in trailing spaces or blank lines are the same input."""
     return "\n".join(line.rstrip() for line in text.strip().splitlines())

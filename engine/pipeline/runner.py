@@ -18,6 +18,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
+from engine import events as ev
 from engine.lens.interface import EnergyScorer, NeutralLens
 from engine.llm.base import Backend, BackendError
 from engine.pipeline.adaptive import choose_draw
@@ -39,7 +40,7 @@ from engine.problems.model import ProblemView
 
 @dataclass(frozen=True, slots=True)
 class SolveOutcome:
-    status: str  # "submitted", "no_answer", "error" (no answer and an error)
+    status: str  # "submitted"; "no_answer" (an empty answer went in); "error" (and an error)
     answer: str | None
     candidate_id: str | None
     phase: str | None  # the phase whose candidate was submitted: probe, plan, diversity, ...
@@ -87,7 +88,10 @@ async def solve(
         await run.checkpoint("final")
     async with run.phase("final"):
         chosen = await submit(run)
-    return _outcome(run, chosen)
+    outcome = _outcome(run, chosen)
+    # run_task holds this one back and ends the log itself, after grading.
+    await run.emit(ev.TaskFinished, status=outcome.status, elapsed_s=outcome.elapsed_s)
+    return outcome
 
 
 async def _search(run: Run) -> None:

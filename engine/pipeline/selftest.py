@@ -18,7 +18,14 @@ from engine import events as ev
 from engine.pipeline.context import Candidate, KnownTest, Outcome, Run
 from engine.pipeline.execution import evaluate, run_outputs
 from engine.pipeline.generation import generate
-from engine.pipeline.outputs import canonical, input_key, io_pairs, same_output
+from engine.pipeline.outputs import (
+    canonical,
+    clean_expected,
+    clean_input,
+    input_key,
+    io_pairs,
+    same_output,
+)
 from engine.pipeline.problem_text import input_format, problem_block
 from engine.problems.model import TestCase, TestKind
 
@@ -43,6 +50,7 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
         )
         return []
     proposals: dict[str, Proposal] = {}
+    malformed = 0
     for generation_number in range(run.config.selftest_generations):
         generation = await generate(
             run,
@@ -55,9 +63,14 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
             n=run.config.n_selftests,
         )
         for raw_input, raw_expected in io_pairs(generation.text):
-            proposal = proposals.setdefault(input_key(raw_input), Proposal(raw_input))
-            key = canonical(kind, raw_expected)
-            proposal.expected.setdefault(key, raw_expected)
+            test_input = clean_input(kind, raw_input)
+            expected = clean_expected(kind, raw_expected)
+            if test_input is None or expected is None:
+                malformed += 1
+                continue
+            proposal = proposals.setdefault(input_key(test_input), Proposal(test_input))
+            key = canonical(kind, expected)
+            proposal.expected.setdefault(key, expected)
             proposal.writers.setdefault(key, set()).add(generation_number)
 
     # Distinct programs only: two identical candidates are one witness, not two.
@@ -87,6 +100,8 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
                 f"{test_id}: expected {proposal.expected[best_key].strip()[:60]!r} has "
                 f"{witnesses} witness(es) ({origin}), needs {run.config.selftest_min_witnesses}"
             )
+    if malformed:
+        reasons.append(f"{malformed} malformed test(s) dropped ({input_format(run.view)})")
     await run.emit(
         ev.TestsGenerated,
         kept=tuple(t.id for t in kept),
