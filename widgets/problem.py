@@ -11,7 +11,9 @@ _MAX_EXAMPLE_CHARS = 2000  # a huge example is cut in the pane, never in the eng
 
 
 def problem_markdown(view: ProblemView) -> str:
-    parts = [f"# {view.title}", "", view.statement.strip(), ""]
+    statement = view.statement.strip()
+    heading = [] if statement.startswith("# ") else [f"# {view.title}", ""]
+    parts = [*heading, statement, ""]
     if view.starter_code.strip():
         parts += ["## Starter code", "", "```python", view.starter_code.rstrip(), "```", ""]
     limits = f"{view.limits.time_s:g} s, {view.limits.memory_mb} MB"

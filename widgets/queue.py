@@ -68,7 +68,9 @@ class ProblemQueue(Vertical):
         self._filter = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: words in id, title or status", id="queue-filter")
+        box = Input(placeholder="filter: words in id, title or status", id="queue-filter")
+        box.display = False  # shown by open_filter (the `/` key)
+        yield box
         table: DataTable[Text | str] = DataTable(id="queue-table", cursor_type="row")
         table.add_column(" ", key="status", width=2)
         table.add_column("id", key="id", width=16)
@@ -149,6 +151,8 @@ class ProblemQueue(Vertical):
 
     @on(Input.Submitted, "#queue-filter")
     def _filter_done(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.display = bool(box.value)  # an empty filter hides the box again
         self.table.focus()
 
     @on(DataTable.RowHighlighted, "#queue-table")

@@ -1,0 +1,101 @@
+"""The task panes together: problem, candidate tree, Lens energy, tests and reasoning, all drawn
+from one folded `TaskState`. Used by the live workbench and by replay alike."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid
+
+from engine.problems.model import LoadError, ProblemView
+from engine.state import RepairStep, TaskState
+from widgets.candidates import CandidateTree
+from widgets.energy import EnergyRanking
+from widgets.problem import ProblemPane
+from widgets.reasoning import ReasoningPane, ReasoningView
+from widgets.tests_matrix import TestMatrix
+
+
+def iterations(state: TaskState) -> list[int]:
+    return sorted({step.iteration for step in state.repairs})
+
+
+def repair_step(state: TaskState, iteration: int, candidate_id: str | None) -> RepairStep | None:
+    """The step of `iteration` that made `candidate_id`, else that iteration's first step."""
+    steps = [s for s in state.repairs if s.iteration == iteration]
+    chosen = next((s for s in steps if s.child_id == candidate_id), None)
+    return chosen or (steps[0] if steps else None)
+
+
+def reasoning_view(state: TaskState, iteration: int | None, candidate_id: str | None
+                   ) -> ReasoningView | None:
+    """Live: the newest generation. At a past iteration: that iteration's repair reasoning."""
+    if iteration is not None:
+        step = repair_step(state, iteration, candidate_id)
+        if step is None:
+            return None
+        title = f"repair iteration {iteration} · {step.perspective[:60]} · {step.parent_id} → " \
+                f"{step.child_id or 'no code'}"
+        stream = state.streams.get(step.stream_id or "")
+        if stream is not None:
+            return ReasoningView(f"iteration {iteration}:{step.stream_id}", title,
+                                 stream.thinking, stream.answer, live=not stream.finished)
+        return ReasoningView(f"iteration {iteration}:{step.parent_id}", title, step.reasoning, "")
+    if not state.streams:
+        return None
+    stream = next(reversed(state.streams.values()))
+    status = "streaming" if not stream.finished else f"{stream.tokens} tokens"
+    title = f"{stream.purpose} · {stream.stream_id} · {status}"
+    return ReasoningView(stream.stream_id, title, stream.thinking, stream.answer,
+                         live=not stream.finished)
+
+
+class TaskPanes(Grid):
+    """Shows one task. `iteration` set: the panes follow that repair iteration."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state: TaskState | None = None
+        self.iteration: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ProblemPane(id="problem")
+        yield CandidateTree(id="candidates")
+        yield EnergyRanking(id="energy")
+        yield TestMatrix(id="tests")
+        yield ReasoningPane(id="reasoning")
+
+    @property
+    def chosen_candidate(self) -> str | None:
+        return self.query_one(CandidateTree).chosen_id
+
+    def show_problem(self, item: ProblemView | LoadError | None) -> None:
+        self.query_one(ProblemPane).show(item)
+
+    def show(self, state: TaskState | None) -> None:
+        self.state = state
+        tree = self.query_one(CandidateTree)
+        tree.show(state)
+        self._refresh_dependents()
+
+    def set_iteration(self, iteration: int | None) -> None:
+        self.iteration = iteration
+        state = self.state
+        if state is not None and iteration is not None:
+            step = repair_step(state, iteration, None)
+            if step is not None:
+                self.query_one(CandidateTree).choose(step.child_id or step.parent_id)
+        self._refresh_dependents()
+
+    def _refresh_dependents(self) -> None:
+        state = self.state
+        chosen = self.chosen_candidate
+        self.query_one(EnergyRanking).show(state, chosen)
+        self.query_one(TestMatrix).show(state)
+        view = reasoning_view(state, self.iteration, chosen) if state else None
+        self.query_one(ReasoningPane).show(view)
+
+    @on(CandidateTree.Chosen)
+    def _candidate_chosen(self, event: CandidateTree.Chosen) -> None:
+        if self.state is not None:
+            self.query_one(EnergyRanking).show(self.state, event.candidate_id)
