@@ -11,10 +11,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-from engine import events as ev
-from engine.llm.base import BackendError
-from engine.sandbox.sandbox import Sandbox
 from support.pipeline_scenarios import (
     ADJUDICATE,
     CONSTRAINTS,
@@ -34,6 +30,10 @@ from support.pipeline_scenarios import (
     pick_output,
     solve_task,
 )
+
+from engine import events as ev
+from engine.llm.base import BackendError
+from engine.sandbox.sandbox import Sandbox
 
 pytestmark = pytest.mark.data
 
