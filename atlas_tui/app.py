@@ -46,7 +46,7 @@ from widgets.queue import ProblemQueue, QueueEntry
 from widgets.status import StatusBar, StatusInfo
 
 Factory = Callable[[], Any]  # returns a value or an awaitable of one
-PHASES = ("probe", "plansearch", "diversity", "examples", "select", "selftest", "repair", "final")
+PHASES = ("probe", "plansearch", "diversity", "selftest", "select", "differential", "repair", "final")
 
 
 async def _call(factory: Factory) -> Any:

@@ -75,9 +75,11 @@ class CandidateTree(Vertical):
         super().__init__(id=id)
         self.border_title = "Candidates"
         self._state: TaskState | None = None
+        self._drawn_state: TaskState | None = None
         self._drawn_key: object = None
         self.chosen_id: str | None = None
         self.code_theme = "ansi_dark"  # the app sets "ansi_light" under a light theme
+        self.follow = True  # show the newest candidate until a person picks one
 
     def compose(self) -> ComposeResult:
         tree: Tree[str] = Tree("candidates", id="candidate-tree")
@@ -94,6 +96,9 @@ class CandidateTree(Vertical):
 
     def show(self, state: TaskState | None) -> None:
         self._state = state
+        if state is None or state.task_id != getattr(self._drawn_state, "task_id", None):
+            self.follow = True  # another task: follow it from its start
+        self._drawn_state = state
         if state is None:
             self.tree.clear()
             self._drawn_key = None
@@ -108,10 +113,13 @@ class CandidateTree(Vertical):
             return  # folded state is structurally shared: same objects, nothing changed
         self._drawn_key = key
         self._rebuild(state, generating)
-        if self.chosen_id is None or self.chosen_id not in state.candidates:
+        if self.follow or self.chosen_id not in state.candidates:
             latest = next(reversed(state.candidates), None) if state.candidates else None
-            self.choose(state.submitted.candidate_id if state.submitted else latest)
-        else:
+            target = state.submitted.candidate_id if state.submitted else latest
+            if target != self.chosen_id:
+                self.choose(target)
+                return
+        if self.chosen_id in state.candidates:
             self._show_code(state.candidates[self.chosen_id])
 
     def _rebuild(self, state: TaskState, generating: tuple[tuple[str, str], ...]) -> None:
@@ -138,7 +146,9 @@ class CandidateTree(Vertical):
         if cursor in nodes:
             tree.move_cursor(nodes[cursor], animate=False)
 
-    def choose(self, candidate_id: str | None) -> None:
+    def choose(self, candidate_id: str | None, *, by_person: bool = False) -> None:
+        if by_person:
+            self.follow = False
         self.chosen_id = candidate_id
         state = self._state
         candidate = state.candidates.get(candidate_id or "") if state else None
@@ -166,4 +176,5 @@ class CandidateTree(Vertical):
     def _highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
         event.stop()
         if event.node.data is not None and event.node.data != self.chosen_id:
-            self.choose(event.node.data)
+            # a move of the cursor by a person (the tree has focus) stops following
+            self.choose(event.node.data, by_person=self.tree.has_focus)

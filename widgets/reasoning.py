@@ -50,6 +50,7 @@ class ReasoningPane(ScrollView, can_focus=True):
         self._lines: list[tuple[str, str]] = []  # (style key, wrapped line)
         self._open: dict[str, int] = {}  # channel -> index of its last, still open line
         self._wrap_width = 0
+        self._thinking_seen = False  # an answer after thinking gets a separator line
 
     @property
     def source(self) -> str | None:
@@ -79,8 +80,13 @@ class ReasoningPane(ScrollView, can_focus=True):
             self._reset(view.source, view.title)
             self._lines.append(("title", view.title))
         elif view.thinking == self._thinking and view.answer == self._answer:
+            if view.title != self._title:  # e.g. "streaming" -> "412 tokens"
+                self._title = view.title
+                self._lines[0] = ("title", view.title)
+                self.refresh()
             return
         follow = self.scroll_y >= self.max_scroll_y - 1
+        self._thinking_seen = bool(self._thinking or view.thinking)
         self._append("thinking", view.thinking[len(self._thinking):])
         self._append("answer", view.answer[len(self._answer):])
         self._thinking, self._answer = view.thinking, view.answer
@@ -102,7 +108,7 @@ class ReasoningPane(ScrollView, can_focus=True):
             # continue the channel's open line: re-wrap just that line plus the new piece
             _, head = self._lines.pop()
             pieces[0] = head + pieces[0]
-        elif channel == "answer" and self._thinking:
+        elif channel == "answer" and self._thinking_seen:
             self._lines.append(("note", "── answer ──"))
         for number, piece in enumerate(pieces):
             wrapped = textwrap.wrap(piece, width, drop_whitespace=False,
@@ -131,6 +137,7 @@ class ReasoningPane(ScrollView, can_focus=True):
         source, title, thinking, answer = self._source, self._title, self._thinking, self._answer
         self._reset(source, title)
         self._lines.append(("title", title))
+        self._thinking_seen = bool(thinking)
         self._append("thinking", thinking)
         self._append("answer", answer)
         self._thinking, self._answer = thinking, answer

@@ -83,10 +83,10 @@ class TestMatrix(Vertical):
             return
         self._tests = list(state.tests)
         self._candidates = list(state.candidates)
-        table.add_column("test", key="test")
-        table.add_column("from", key="origin")
+        table.add_column("test", key="test", width=6)
+        table.add_column("from", key="origin", width=18)  # in full below the table
         for candidate_id in self._candidates:
-            table.add_column(candidate_id, key=candidate_id)
+            table.add_column(candidate_id, key=candidate_id, width=max(3, len(candidate_id)))
         for test in state.tests.values():
             name = Text(test.test_id, style="dim strike" if test.kept is False else "")
             origin = Text(f"{test.kind}: {test.origin}", style="dim")
