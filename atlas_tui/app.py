@@ -46,7 +46,10 @@ from widgets.queue import ProblemQueue, QueueEntry
 from widgets.status import StatusBar, StatusInfo
 
 Factory = Callable[[], Any]  # returns a value or an awaitable of one
-PHASES = ("probe", "plansearch", "diversity", "selftest", "select", "differential", "repair", "final")
+# the pipeline's gate names, in the order a run reaches them
+PHASES = (
+    "probe", "plansearch", "diversity", "selftest", "select", "differential", "repair", "final"
+)
 
 
 async def _call(factory: Factory) -> Any:
