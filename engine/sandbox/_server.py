@@ -324,7 +324,9 @@ def report(event: dict) -> None:
 
 
 def report_exception(exc: BaseException) -> int:
-    report({"event": "exception", "type": type(exc).__name__, "message": str(exc)[:500]})
+    errno_value = getattr(exc, "errno", None)
+    report({"event": "exception", "type": type(exc).__name__, "message": str(exc)[:500],
+            "errno": errno_value if isinstance(errno_value, int) else None})  # fmt: skip
     with contextlib.suppress(Exception):
         traceback.print_exception(exc)
     return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 
 from engine.problems.model import TestCase, TestKind
@@ -73,6 +74,9 @@ def _classify(program: Program, test: TestCase, limits: SandboxLimits, raw: RawO
         return Verdict.OLE, f"a file grew past {limits.file_size_bytes} bytes", got
 
     exception = _last(raw.events, "exception")
+    if exception is not None and exception.get("errno") == errno.EFBIG:
+        # CPython ignores SIGXFSZ, so the file-size limit shows up as EFBIG.
+        return Verdict.OLE, f"a file grew past {limits.file_size_bytes} bytes", got
     if exception is not None and exception.get("type") == "MemoryError":
         return Verdict.MLE, f"MemoryError at the {limits.memory_mb} MB limit", got
     if signal_number and raw.peak_kb >= MLE_FRACTION * limits.memory_mb * 1024:

@@ -78,6 +78,10 @@ class Sandbox:
         await asyncio.gather(*(worker.stop() for worker in workers))
         await settle_reaping()
 
+    def leftover_processes(self) -> list[int]:
+        """Host pids of candidate processes still alive in idle workers (should be none)."""
+        return [pid for worker in self._idle for pid in worker.candidate_pids()]
+
     async def warm_up(self) -> None:
         """Start every worker now rather than on first use (for benchmarks and the TUI)."""
         async with contextlib.AsyncExitStack() as stack:

@@ -152,6 +152,16 @@ class Worker:
             return ""
         return data.decode(errors="replace").strip()
 
+    def candidate_pids(self) -> list[int]:
+        """Host pids of every process below the fork server: between tests there are none."""
+        if self.process is None or self.process.returncode is not None:
+            return []
+        server_pid = self.info.get("pid")
+        for pid in [self.process.pid, *_descendants(self.process.pid)]:
+            if _innermost_pid(pid) == server_pid and _is_server(pid):
+                return _descendants(pid)
+        return []
+
     async def stop(self) -> None:
         """Kill the worker and wait until its process and pipes are gone."""
         process = self.process
@@ -219,6 +229,26 @@ def kill_tree(root: int) -> None:
                 pass
         if not alive or len(victims) == 1:
             return
+
+
+def _innermost_pid(pid: int) -> int | None:
+    """The pid a process has inside its own pid namespace (NSpid's last field)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except OSError:
+        pass
+    return None
+
+
+def _is_server(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"server.py" in f.read()
+    except OSError:
+        return False
 
 
 def _descendants(root: int) -> list[int]:
