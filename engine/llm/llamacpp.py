@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import concurrent.futures
 import contextlib
 import ctypes
 import queue
@@ -123,6 +124,19 @@ class _Owner:
         self.post(job)
         return await future
 
+    def call_sync(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the owner thread and block until it returns."""
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def job() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as exc:
+                done.set_exception(exc)
+
+        self.post(job)
+        return done.result()
+
     def stop(self) -> None:
         self._jobs.put(None)
         self._thread.join(timeout=30)
@@ -173,8 +187,9 @@ class LlamaCppBackend:
         )
 
     @classmethod
-    async def open(cls, path: str | Path, config: LlamaCppConfig | None = None
-                   ) -> LlamaCppBackend:
+    def load(cls, path: str | Path, config: LlamaCppConfig | None = None) -> LlamaCppBackend:
+        """Load the model on its owner thread and wait for it (blocking; from async code use
+        `await LlamaCppBackend.open(...)`)."""
         config = config or LlamaCppConfig()
         path = Path(path)
         if not path.is_file():
@@ -184,17 +199,19 @@ class LlamaCppBackend:
         owner = _Owner(f"llama.cpp {path.name}")
         started = time.perf_counter()
         try:
-            llm = await owner.call(lambda: _load(path, config))
+            llm, embedder = owner.call_sync(lambda: _load_checked(path, config))
             template = _chat_template(llm, config)
-            backend = cls(owner, llm, path, config, template, time.perf_counter() - started)
-            if config.embeddings:
-                backend._embedder = await owner.call(lambda: _Embedder(llm, config))
-                await backend._check_generation_after_embedding()
-            backend.load_s = time.perf_counter() - started
         except BaseException:
             owner.stop()
             raise
+        backend = cls(owner, llm, path, config, template, time.perf_counter() - started)
+        backend._embedder = embedder
         return backend
+
+    @classmethod
+    async def open(cls, path: str | Path, config: LlamaCppConfig | None = None
+                   ) -> LlamaCppBackend:
+        return await asyncio.to_thread(cls.load, path, config)
 
     @property
     def info(self) -> BackendInfo:
@@ -360,14 +377,6 @@ class LlamaCppBackend:
             push(RawChunk(tail, 0))
         push(RawEnd(finish, len(tokens), generated))
 
-    async def _check_generation_after_embedding(self) -> None:
-        await self.embed("def solve(): return 42")
-        params = SamplingParams(temperature=0.0, max_tokens=2, seed=0)
-        result = await self.generate("Hello", params)
-        if result.completion_tokens < 1 and result.finish_reason != "stop":
-            raise BackendError("after an embedding call the model no longer generates; "
-                               "try config embeddings=False and report this llama.cpp build")
-
     def _require_open(self) -> None:
         if self._closed:
             raise BackendError("this backend is closed")
@@ -515,6 +524,39 @@ def _load(path: Path, config: LlamaCppConfig) -> llama_cpp.Llama:
             f"llama.cpp could not load {path}: {exc}. Check that it is a complete GGUF file; "
             "for out-of-memory errors lower n_ctx, use cache_type_k/v=q8_0, or offload fewer "
             "layers (n_gpu_layers)") from exc
+
+
+def _load_checked(path: Path, config: LlamaCppConfig) -> tuple[llama_cpp.Llama, _Embedder | None]:
+    """Load, and when embeddings are on, prove that an embedding call leaves generation as it
+    was: the greedy next token is the same before and after embedding."""
+    llm = _load(path, config)
+    if not config.embeddings:
+        return llm, None
+    try:
+        before = _greedy_token(llm)
+        embedder = _Embedder(llm, config)
+        embedder.embed("def solve(): return 42")
+        after = _greedy_token(llm)
+    except Exception as exc:
+        llm.close()
+        raise BackendError(f"llama.cpp could not embed with {path.name}: {exc}; try "
+                           "embeddings off (the Lens then needs another embedding source)") from exc
+    if before != after:
+        embedder.close()
+        llm.close()
+        raise BackendError("after an embedding call this llama.cpp build generates differently; "
+                           "turn embeddings off and report the build (doctor prints it)")
+    return llm, embedder
+
+
+def _greedy_token(llm: llama_cpp.Llama) -> int:
+    llm.reset()  # evaluate from scratch: the check must not read a cached state
+    tokens = llm.tokenize(b"Hello", add_bos=llm._model.add_bos_token(), special=False)
+    generator = llm.generate(tokens, temp=0.0, top_k=1, repeat_penalty=1.0)
+    try:
+        return next(generator)
+    finally:
+        generator.close()
 
 
 def _chat_template(llm: llama_cpp.Llama, config: LlamaCppConfig) -> ChatTemplate:
