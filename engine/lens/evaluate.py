@@ -20,6 +20,7 @@ from engine.lens.dataset import LabelSource, LensDataError, LensDataset
 from engine.lens.metrics import (
     auroc,
     auroc_within_problems,
+    brier_score,
     expected_calibration_error,
     mixed_problems,
     selection_accuracy,
@@ -32,6 +33,7 @@ class Figures:
     auroc_within: float
     selection_accuracy: float
     ece: float
+    brier: float
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -73,6 +75,7 @@ def evaluate(
         auroc_within=auroc_within_problems(energy, passed, data.problem),
         selection_accuracy=selection_accuracy(energy, passed, data.problem),
         ece=expected_calibration_error(artifact.platt.probability(energy), passed),
+        brier=brier_score(artifact.platt.probability(energy), passed),
     )
     return EvalReport(
         label_source=source,
@@ -90,11 +93,13 @@ def evaluate(
 
 
 def _baseline(energy: np.ndarray, passed: np.ndarray, problem: np.ndarray) -> Figures:
+    prob = _cross_fitted(energy, passed, problem)
     return Figures(
         auroc=auroc(energy, passed),
         auroc_within=auroc_within_problems(energy, passed, problem),
         selection_accuracy=selection_accuracy(energy, passed, problem),
-        ece=expected_calibration_error(_cross_fitted(energy, passed, problem), passed),
+        ece=expected_calibration_error(prob, passed),
+        brier=brier_score(prob, passed),
     )
 
 

@@ -9,6 +9,7 @@
   passing and a failing candidate counts as the fraction passing), so a constant score scores
   exactly what random choice would.
 - ECE: expected calibration error of the pass probability, over equal-width bins.
+- Brier: mean squared error of the pass probability (lower is better; rewards sharpness too).
 """
 
 from __future__ import annotations
@@ -73,6 +74,15 @@ def auroc_within_problems(energy: np.ndarray, passed: np.ndarray, problem: np.nd
     if not groups:
         return float("nan")
     return float(np.mean([auroc(energy[idx], passed[idx]) for idx in groups]))
+
+
+def brier_score(prob: np.ndarray, passed: np.ndarray) -> float:
+    """Mean squared error of the pass probability: calibration and sharpness together (a
+    constant base rate is perfectly calibrated but has no sharpness; Brier tells them apart)."""
+    prob = np.asarray(prob, dtype=np.float64)
+    if len(prob) == 0:
+        return float("nan")
+    return float(np.mean((prob - np.asarray(passed, dtype=np.float64)) ** 2))
 
 
 def expected_calibration_error(prob: np.ndarray, passed: np.ndarray, bins: int = 10) -> float:
