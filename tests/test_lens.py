@@ -310,3 +310,39 @@ def test_feature_spec_names_what_differs() -> None:
     assert "feature text" in (
         spec.mismatch(FeatureSpec(model="m.gguf", dim=8, text_version="v0")) or ""
     )
+
+
+def test_online_recalibration_learns_from_finished_task_logs(trained: LensArtifact) -> None:
+    from engine import events as ev
+
+    artifact = replace(trained, online_energy=trained.online_energy[:0])
+    online = OnlineRecalibrator(GeometricLens(artifact), guard=RecalibrationGuard(20, 4))
+    fresh = planted(problems=5, per_problem=6, dim=32, signal=2.0, seed=9)
+    results = []
+    for name in fresh.problems():
+        task = fresh.of_problems([name])
+        events: list[ev.Event] = []
+        for cid, vector, passed in zip(
+            task.candidate, task.vectors, task.labels["hidden"], strict=True
+        ):
+            events += [
+                ev.CandidateCreated(task_id="t", candidate_id=cid, origin="diversity", code="x"),
+                ev.CandidateEmbedded(
+                    task_id="t",
+                    candidate_id=cid,
+                    dim=32,
+                    model="synthetic.gguf",
+                    vector=tuple(float(v) for v in vector),
+                ),
+                ev.CandidateGraded(
+                    task_id="t",
+                    candidate_id=cid,
+                    verdict="AC" if passed else "WA",
+                    passed=int(passed),
+                    total=1,
+                ),
+            ]
+        results.append(online.observe_task(f"online-{name}", events))
+    assert [r.updated for r in results] == [False, False, False, True, False]
+    assert [r.pending for r in results] == [6, 12, 18, 0, 6]
+    assert artifact.online_updates == 1 and len(artifact.online_energy) == 24

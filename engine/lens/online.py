@@ -17,12 +17,15 @@ The guard against drifting on a handful of samples:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from engine import events as ev
 from engine.lens.calibration import Platt
+from engine.lens.collect import samples_of_task
 from engine.lens.dataset import LensDataset
 from engine.lens.scorer import GeometricLens
 
@@ -92,6 +95,28 @@ class OnlineRecalibrator:
         if self.save_to is not None:
             artifact.save(self.save_to)
         return RecalibrationResult(len(data), 0, True, artifact.platt)
+
+    def observe_task(
+        self,
+        problem_id: str,
+        events: Sequence[ev.Event],
+        vectors: Mapping[str, Sequence[float]] | None = None,
+    ) -> RecalibrationResult:
+        """One finished task's log. The vectors are those its `CandidateEmbedded` events carry
+        (as emitted, before the store moves them to its table), or given (from the store)."""
+        embedded = [e for e in events if isinstance(e, ev.CandidateEmbedded)]
+        if vectors is None:
+            vectors = {e.candidate_id: e.vector for e in embedded if e.vector}
+        task_id = events[0].task_id if events else ""
+        samples = samples_of_task(problem_id, task_id, events, vectors)
+        if not samples:
+            return RecalibrationResult(0, self.pending, False, self.lens.artifact.platt)
+        spec = replace(
+            self.lens.artifact.spec,
+            model=embedded[0].model if embedded else self.lens.artifact.spec.model,
+            dim=len(samples[0].vector),
+        )
+        return self.observe(LensDataset.from_rows(spec, samples))
 
     def _enough(self) -> bool:
         labels = set(self._passed)
