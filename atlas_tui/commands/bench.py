@@ -44,18 +44,22 @@ CONDITIONS = ("A", "B", "C", "D", "full")
               help="Skip the oracle ceiling (grades only the submitted answer).")
 @click.option("--allow-rlimits-only", is_flag=True,
               help="Run even where neither bubblewrap nor unshare isolation is available.")
+@click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
+              help="Override one pipeline knob (VALUE is JSON, or text), e.g. --set k=3 "
+              "--set max_tokens=2048. Repeatable.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON here.")
 def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
               retry_errors: bool, model: str | None, base_url: str | None, ids: str | None,
               limit: int | None, no_oracle: bool, allow_rlimits_only: bool,
-              json_out: Path | None) -> None:
+              knobs: tuple[str, ...], json_out: Path | None) -> None:
     """Solve and grade every problem in DATASET; report strict pass@1."""
-    from engine.bench import BenchError, bench_report
+    from engine.bench import BenchError, bench_report, bench_session
     from engine.problems import load
     from engine.store import Store, StoreError
 
     console = Console(stderr=True)
+    config = _config(condition, knobs)
     loaded = load(dataset)
     for error in loaded.errors:
         console.print(f"[yellow]skipped[/] {error}", highlight=False)
@@ -75,8 +79,13 @@ def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
         store = Store(out)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
+    if bench_session(store) is not None and not resume:  # say so before loading a model
+        store.close()
+        raise click.ClickException(
+            f"{out} already holds a run; pass --resume to continue it or choose another --out"
+        )
     try:
-        session_id = asyncio.run(_run(problems, store, condition, jobs, resume, retry_errors,
+        session_id = asyncio.run(_run(problems, store, config, jobs, resume, retry_errors,
                                       model, base_url, not no_oracle, allow_rlimits_only,
                                       dataset, console))
     except BenchError as exc:
@@ -96,24 +105,21 @@ def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
         console.print(f"wrote {json_out}", highlight=False)
 
 
-async def _run(problems: list[Any], store: Any, condition: str, jobs: int, resume: bool,
+async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: bool,
                retry_errors: bool, model: str | None, base_url: str | None, oracle: bool,
                allow_rlimits_only: bool, dataset: Path, console: Console) -> str:
-    from engine.llm.resolve import open_backend
-
     from engine.bench import run_bench
     from engine.llm.base import BackendError
-    from engine.pipeline.config import PipelineConfig
+    from engine.llm.resolve import open_backend
     from engine.sandbox import Sandbox
 
-    config = PipelineConfig.preset(condition)
     try:
         backend = open_backend(model, base_url)
     except (BackendError, OSError, ValueError) as exc:
         raise click.ClickException(f"cannot open the model: {exc}") from exc
     sandbox = await Sandbox.create(allow_rlimits_only=allow_rlimits_only, workers=None)
     console.print(f"model {backend.info.model} ({backend.info.kind}), isolation "
-                  f"{sandbox.tier.value}, condition {condition}, {len(problems)} problems",
+                  f"{sandbox.tier.value}, condition {config.condition}, {len(problems)} problems",
                   highlight=False)
     progress = Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[score]}"), TextColumn("{task.fields[last]}"),
@@ -145,6 +151,26 @@ async def _run(problems: list[Any], store: Any, condition: str, jobs: int, resum
         console.print(f"restarted after an interruption: {', '.join(run.restarted)}",
                       highlight=False)
     return run.session_id
+
+
+def _config(condition: str, knobs: tuple[str, ...]) -> Any:
+    """The condition's preset with `--set` overrides; a wrong knob is a usage error."""
+    from engine.pipeline.config import PipelineConfig
+
+    overrides: dict[str, Any] = {}
+    for knob in knobs:
+        name, sep, text = knob.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{knob!r} is not KNOB=VALUE", param_hint="--set")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        overrides[name.strip()] = tuple(value) if isinstance(value, list) else value
+    try:
+        return PipelineConfig.preset(condition, **overrides)
+    except TypeError as exc:
+        raise click.BadParameter(f"unknown pipeline knob: {exc}", param_hint="--set") from exc
 
 
 def _print_report(console: Console, report: Any) -> None:

@@ -1,0 +1,72 @@
+"""`atlas-tui bench`: clear refusals before any model is loaded, and a whole run on the real
+tiny GGUF (its answers are noise: the run must finish, grade, report and resume)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from atlas_tui.cli import main
+from engine.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def _bench(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["bench", *args])
+    return result.exit_code, result.output
+
+
+def test_bad_arguments_are_refused_clearly(tmp_path: Path) -> None:
+    out = str(tmp_path / "run.sqlite")
+    code, text = _bench(str(tmp_path / "missing"), "--out", out)
+    assert code == 2 and "does not exist" in text
+    code, text = _bench(str(EXAMPLES), "--out", out, "--ids", "sum-of-two,nope")
+    assert code == 1 and "no problem with id nope" in text
+    code, text = _bench(str(EXAMPLES), "--out", out, "--set", "no_such_knob=3")
+    assert code == 2 and "unknown pipeline knob" in text
+    code, text = _bench(str(EXAMPLES), "--out", out, "--set", "k")
+    assert code == 2 and "is not KNOB=VALUE" in text
+    not_a_store = tmp_path / "notes.sqlite"
+    not_a_store.write_text("not a database" * 200)
+    code, text = _bench(str(EXAMPLES), "--out", str(not_a_store))
+    assert code == 1 and "not a usable atlas-tui store" in text
+
+
+def test_a_file_holding_a_run_needs_resume_before_any_model_loads(tmp_path: Path) -> None:
+    out = tmp_path / "run.sqlite"
+    with Store(out) as store:
+        store.new_session("bench", "earlier")
+    code, text = _bench(str(EXAMPLES), "--out", str(out), "--model", "/nonexistent.gguf")
+    assert code == 1 and "already holds a run" in text and "--resume" in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("engine.llm.resolve") is None,
+                    reason="engine.llm.resolve (open_backend) has not landed yet")
+def test_a_whole_run_on_the_tiny_gguf_grades_reports_and_resumes(tiny_gguf: Path,
+                                                                  tmp_path: Path) -> None:
+    out, report = tmp_path / "run.sqlite", tmp_path / "report.json"
+    args = [str(EXAMPLES), "--out", str(out), "--condition", "A", "--model", str(tiny_gguf),
+            "--set", "max_tokens=64", "--json", str(report)]
+    code, text = _bench(*args)
+    assert code == 0, text
+    data = json.loads(report.read_text())
+    assert data["n_problems"] == 3 and data["n_finished"] == 3
+    assert data["strict_pass_at_1"] == 0.0  # a random-weights model solves nothing
+    assert "ceiling" in data["oracle_label"] and "strict pass@1: 0/3" in text
+    with Store(out, readonly=True) as store:
+        tasks = store.tasks()
+        assert len(tasks) == 3 and all(t.finished and t.verdict for t in tasks)
+        assert all(store.state(t.task_id).graded is not None for t in tasks)
+
+    code, text = _bench(*args, "--resume")
+    assert code == 0, text
+    assert "3 problem(s) finished earlier were not redone" in text
+    with Store(out, readonly=True) as store:
+        assert [t.task_id for t in store.tasks()] == [t.task_id for t in tasks]
