@@ -59,7 +59,6 @@ async def _call(factory: Factory) -> Any:
 
 class AtlasApp(App[None]):
     TITLE = "atlas-tui"
-    AUTO_FOCUS = "#queue-table"
     CSS_PATH: ClassVar[list[str | PurePath]] = [themes.LAYOUT]
     BINDINGS: ClassVar[list[BindingType]] = list(keys.workbench_bindings())
 

@@ -70,6 +70,7 @@ class ProblemQueue(Vertical):
     def compose(self) -> ComposeResult:
         box = Input(placeholder="filter: words in id, title or status", id="queue-filter")
         box.display = False  # shown by open_filter (the `/` key)
+        box.can_focus = False  # and not focusable until then
         yield box
         table: DataTable[Text | str] = DataTable(id="queue-table", cursor_type="row")
         table.add_column(" ", key="status", width=2)
@@ -118,7 +119,7 @@ class ProblemQueue(Vertical):
 
     def open_filter(self) -> None:
         box = self.query_one("#queue-filter", Input)
-        box.display = True
+        box.display = box.can_focus = True
         box.focus()
 
     def _rebuild(self) -> None:
@@ -152,7 +153,7 @@ class ProblemQueue(Vertical):
     @on(Input.Submitted, "#queue-filter")
     def _filter_done(self) -> None:
         box = self.query_one("#queue-filter", Input)
-        box.display = bool(box.value)  # an empty filter hides the box again
+        box.display = box.can_focus = bool(box.value)  # an empty filter hides the box again
         self.table.focus()
 
     @on(DataTable.RowHighlighted, "#queue-table")
