@@ -3,7 +3,6 @@ tiny GGUF (its answers are noise: the run must finish, grade, report and resume)
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -47,8 +46,6 @@ def test_a_file_holding_a_run_needs_resume_before_any_model_loads(tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("engine.llm.resolve") is None,
-                    reason="engine.llm.resolve (open_backend) has not landed yet")
 def test_a_whole_run_on_the_tiny_gguf_grades_reports_and_resumes(tiny_gguf: Path,
                                                                   tmp_path: Path) -> None:
     out, report = tmp_path / "run.sqlite", tmp_path / "report.json"
