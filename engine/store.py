@@ -231,6 +231,16 @@ class Store:
             )
         return session_id
 
+    def update_session_meta(self, session_id: str, meta: Mapping[str, Any]) -> None:
+        """Replace a session's metadata (e.g. a resumed run that was given more problems)."""
+        with self._lock, self._transaction():
+            changed = self._conn.execute(
+                "UPDATE sessions SET meta = ? WHERE session_id = ?",
+                (json.dumps(dict(meta)), session_id),
+            ).rowcount
+        if not changed:
+            raise StoreError(f"no session {session_id!r} in {self.path}")
+
     def sessions(self, kind: str | None = None) -> list[SessionInfo]:
         sql = "SELECT * FROM sessions"
         args: tuple[Any, ...] = ()
@@ -267,11 +277,14 @@ class Store:
                 " WHERE session_id = ? AND problem_id = ?",
                 (session_id, problem_id),
             ).fetchone()[0]
-            self._conn.execute(
-                "INSERT INTO tasks (task_id, session_id, problem_id, title, condition, attempt,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (task_id, session_id, problem_id, title, condition, attempt, time.time()),
-            )
+            try:
+                self._conn.execute(
+                    "INSERT INTO tasks (task_id, session_id, problem_id, title, condition,"
+                    " attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (task_id, session_id, problem_id, title, condition, attempt, time.time()),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"task id {task_id!r} is already taken in {self.path}") from exc
         return task_id
 
     def tasks(self, session_id: str | None = None) -> list[TaskInfo]:

@@ -84,6 +84,10 @@ async def test_a_file_that_holds_a_run_needs_resume(tmp_path: Path) -> None:
                                 solver=solver, grader=grader)
         assert again.session_id == first.session_id == bench_session(store)
         assert again.skipped == ["p1", "p2"] and list(again.outcomes) == ["p3"]
+        assert bench_report(store, again.session_id).n_problems == 3  # the run grew
+        with pytest.raises(BenchError, match="condition D; resume it with --condition D"):
+            await run_bench(_problems(2), None, None, dataclasses.replace(Config(),
+                            condition="C"), store, resume=True, solver=solver, grader=grader)
         with pytest.raises(BenchError, match="unique"):
             await run_bench(_problems(1) * 2, None, None, Config(), store, resume=True,
                             solver=solver, grader=grader)

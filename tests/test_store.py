@@ -97,6 +97,12 @@ def test_attempts_are_numbered_and_interrupted_tasks_are_marked(tmp_path: Path) 
         store.append(ev.TaskStarted(task_id=first, seq=1, title="p", condition="D"))
         store.mark_interrupted(first)
         second = store.new_task(session, "p")
+        with pytest.raises(StoreError, match="already taken"):
+            store.new_task(session, "p", task_id=second)
+        store.update_session_meta(session, {"problems": ["p"]})
+        assert store.session(session).meta == {"problems": ["p"]}  # type: ignore[union-attr]
+        with pytest.raises(StoreError, match="no session"):
+            store.update_session_meta("nobody", {})
         infos = {t.task_id: t for t in store.tasks(session)}
         assert infos[first].status == "interrupted" and infos[first].condition == "D"
         assert (infos[first].attempt, infos[second].attempt) == (1, 2)

@@ -73,9 +73,12 @@ async def run_bench(
             f"{store.path} already holds a run; pass --resume to continue it or choose another"
             " --out file"
         )
+    condition = str(getattr(config, "condition", ""))
     if session_id is None:
-        run_meta = {"problems": ids, "condition": str(getattr(config, "condition", ""))}
+        run_meta = {"problems": ids, "condition": condition}
         session_id = store.new_session(BENCH_KIND, title, {**run_meta, **(meta or {})})
+    else:
+        _extend_run(store, session_id, ids, condition)
     run = BenchRun(session_id)
 
     latest = _latest_attempts(store.tasks(session_id))
@@ -122,6 +125,22 @@ async def run_bench(
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     return run
+
+
+def _extend_run(store: Store, session_id: str, ids: list[str], condition: str) -> None:
+    """Resuming: the same condition, and problems not in the run yet are added to it."""
+    session = store.session(session_id)
+    assert session is not None
+    kept = str(session.meta.get("condition", ""))
+    if kept and kept != condition:
+        raise BenchError(
+            f"{store.path} holds a run of condition {kept}; resume it with --condition {kept}"
+            " (or choose another --out file for condition " + condition + ")"
+        )
+    known = list(session.meta.get("problems") or [])
+    added = [i for i in ids if i not in set(known)]
+    if added:
+        store.update_session_meta(session_id, {**session.meta, "problems": known + added})
 
 
 def _latest_attempts(tasks: Sequence[TaskInfo]) -> dict[str, TaskInfo]:
