@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,7 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
                retry_errors: bool, model: str | None, base_url: str | None, oracle: bool,
                allow_rlimits_only: bool, dataset: Path, console: Console) -> str:
     from engine.bench import run_bench
+    from engine.events import TokenDelta
     from engine.llm.base import BackendError
     from engine.llm.resolve import open_backend
     from engine.sandbox import Sandbox
@@ -122,9 +124,21 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
                   f"{sandbox.tier.value}, condition {config.condition}, {len(problems)} problems",
                   highlight=False)
     progress = Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[score]}"), TextColumn("{task.fields[last]}"),
-                        TimeElapsedColumn(), console=console)
+                        TextColumn("{task.fields[score]}"), TextColumn("{task.fields[speed]}"),
+                        TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
+                        console=console)
     solved = [0, 0]  # solved, finished (this run)
+    started, tokens, shown = time.monotonic(), [0], [0.0]
+
+    def on_event(event: Any) -> None:
+        # Generated tokens of every task, shown as one rate at most a few times a second.
+        if isinstance(event, TokenDelta):
+            tokens[0] += event.tokens
+            now = time.monotonic()
+            if now - shown[0] > 0.25:
+                shown[0] = now
+                rate = tokens[0] / max(now - started, 1e-9)
+                progress.update(bar, speed=f"{rate:.0f} tok/s")
 
     def done(problem: Any, outcome: Any) -> None:
         solved[1] += 1
@@ -136,10 +150,11 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
             "base_url": base_url or "", "config": json.loads(config.to_json())}
     try:
         with progress:
-            bar = progress.add_task("bench", total=len(problems), score="", last="")
+            bar = progress.add_task("bench", total=len(problems), score="", speed="", last="")
             run = await run_bench(problems, backend, sandbox, config, store, jobs=jobs,
                                   resume=resume, retry_errors=retry_errors, oracle=oracle,
-                                  title=dataset.name, meta=meta, on_task_done=done)
+                                  title=dataset.name, meta=meta, emit=on_event,
+                                  on_task_done=done)
             progress.update(bar, completed=len(problems))
     finally:
         await sandbox.close()
