@@ -105,3 +105,17 @@ async def test_open_backend_picks_the_backend_and_checks_knobs(
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(BackendError, match="no model given"):
         open_backend()
+
+
+def test_an_unreachable_hub_falls_back_to_the_cache_at_once(
+    tiny_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.fault_server import refused_url
+
+    cache = tmp_path / "hub"
+    _fake_hf_cache(cache, "acme/tiny-GGUF", {"tiny-Q8_0.gguf": tiny_gguf})
+    monkeypatch.setattr(hf_constants, "ENDPOINT", refused_url().removesuffix("/v1"))
+    found = resolve_model("acme/tiny-GGUF:Q8_0", cache_dir=cache, offline=False)
+    assert found.name == "tiny-Q8_0.gguf"
+    with pytest.raises(BackendError, match=r"unreachable.*not in the Hugging Face cache"):
+        resolve_model("acme/other-GGUF", cache_dir=cache, offline=False)

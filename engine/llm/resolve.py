@@ -22,6 +22,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import httpx
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import errors as hf_errors
 from huggingface_hub import hf_hub_download, list_repo_files, snapshot_download
@@ -76,6 +77,8 @@ def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | N
         raise BackendError(f"{spec!r} is not a GGUF file here nor a Hugging Face repo id "
                            "(owner/name, optionally :QUANT such as :Q4_K_M)")
     offline = hf_constants.HF_HUB_OFFLINE if offline is None else offline
+    if not offline and (unreachable := _hub_unreachable()):
+        return _from_cache(repo, pattern, cache_dir, revision, reason=unreachable)
     if not offline:
         try:
             files = list_repo_files(repo, revision=revision)
@@ -92,6 +95,16 @@ def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | N
         ]
         return Path(downloaded[0])
     return _from_cache(repo, pattern, cache_dir, revision, reason="offline mode (HF_HUB_OFFLINE)")
+
+
+def _hub_unreachable(timeout_s: float = 5.0) -> str | None:
+    """Why the Hub cannot be reached, found in one quick request (huggingface_hub itself
+    retries with backoff for half a minute before it gives up), or None when it answers."""
+    try:
+        httpx.head(hf_constants.ENDPOINT, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return f"{hf_constants.ENDPOINT} unreachable: {exc or type(exc).__name__}"
+    return None
 
 
 def _from_cache(repo: str, pattern: str, cache_dir: Path | None, revision: str | None,
