@@ -60,18 +60,19 @@ class Replayer:
 
 
 class ReplayScreen(Screen[None]):
+    # priority: the panes' trees and tables must not swallow the stepping keys
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right,l", "step(1)", "Next event", id="replay_next"),
-        Binding("left,h", "step(-1)", "Prev event", id="replay_prev"),
-        Binding("pagedown", "step(50)", "+50", show=False, id="replay_forward"),
-        Binding("pageup", "step(-50)", "-50", show=False, id="replay_back"),
+        Binding("right,l", "step(1)", "Next event", id="replay_next", priority=True),
+        Binding("left,h", "step(-1)", "Prev event", id="replay_prev", priority=True),
+        Binding("pagedown", "step(50)", "+50", show=False, id="replay_forward", priority=True),
+        Binding("pageup", "step(-50)", "-50", show=False, id="replay_back", priority=True),
         Binding("right_square_bracket", "iteration(1)", "Next iteration",
-                id="replay_next_iteration"),
+                id="replay_next_iteration", priority=True),
         Binding("left_square_bracket", "iteration(-1)", "Prev iteration",
-                id="replay_prev_iteration"),
-        Binding("home", "seek(0)", "Start", id="replay_start"),
-        Binding("end", "seek(-1)", "End", id="replay_end"),
-        Binding("escape,q", "close", "Close replay", id="replay_close"),
+                id="replay_prev_iteration", priority=True),
+        Binding("home", "seek(0)", "Start", id="replay_start", priority=True),
+        Binding("end", "seek(-1)", "End", id="replay_end", priority=True),
+        Binding("escape,q", "close", "Close replay", id="replay_close", priority=True),
     ]
 
     def __init__(self, events: Sequence[Event], problem: ProblemView | None, title: str,
