@@ -172,7 +172,7 @@ class CandidateState:
     public: Tally = Tally()  # on the statement's examples
     self_tests: Tally = Tally()  # on kept self-generated tests
     user_tests: Tally = Tally()
-    edited: bool = False  # a person changed its code
+    edited: bool = False  # a person wrote this version (origin "user", parent: the edited one)
     hidden: CandidateHidden | None = None  # after submission only: the oracle's verdict
 
 
@@ -509,6 +509,7 @@ def _candidate_created(s: TaskState, e: ev.CandidateCreated) -> dict[str, Any]:
         stream_id=e.stream_id,
         label=e.label,
         created_seq=e.seq,
+        edited=e.origin == "user",
     )
     return {"candidates": _with(s.candidates, e.candidate_id, candidate)}
 
@@ -636,13 +637,9 @@ def _gate_resolved(s: TaskState, e: ev.GateResolved) -> dict[str, Any]:
 
 
 def _user_action(s: TaskState, e: ev.UserAction) -> dict[str, Any]:
-    payload = _json_object(e.payload)
-    changes: dict[str, Any] = {"user_actions": (*s.user_actions, (e.action, payload))}
-    if e.action == "edit_candidate" and isinstance(payload.get("code"), str):
-        changes |= _update_candidate(
-            s, str(payload.get("candidate_id")), code=payload["code"], edited=True
-        )
-    return changes
+    # An edit arrives as its own CandidateCreated (origin "user", parent: the edited one);
+    # the candidate that was edited keeps its code, so the tree shows both.
+    return {"user_actions": (*s.user_actions, (e.action, _json_object(e.payload)))}
 
 
 _HANDLERS: dict[type[ev.Event], Any] = {

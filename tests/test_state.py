@@ -81,6 +81,8 @@ def sample_log(task_id: str = "t1") -> list[ev.Event]:
                            parent_id="c1", child_id=None),
         ev.UserAction(task_id=task_id, action="edit_candidate",
                       payload='{"candidate_id": "c3", "code": "print(2)"}'),
+        ev.CandidateCreated(task_id=task_id, candidate_id="c4", origin="user", code="print(2)",
+                            parent_id="c3", label="edited c3"),
         ev.ErrorRaised(task_id=task_id, where="repair", message="backend hiccup"),
         ev.PhaseFinished(task_id=task_id, phase="repair"),
         ev.CandidateSelected(task_id=task_id, candidate_id="c2", reason="passes all tests"),
@@ -111,8 +113,8 @@ def test_the_fold_gives_what_a_viewer_needs() -> None:
     assert s.tokens.prompt == 10 and s.tokens.completion == 8 and s.tokens.thinking == 3
     assert s.no_code == (("g2", "no fenced block"),)
 
-    assert list(s.candidates) == ["c1", "c2", "c3"]
-    c1, c2, c3 = (s.candidates[c] for c in ("c1", "c2", "c3"))
+    assert list(s.candidates) == ["c1", "c2", "c3", "c4"]
+    c1, c2, c3, c4 = (s.candidates[c] for c in ("c1", "c2", "c3", "c4"))
     assert [c.candidate_id for c in s.children(None)] == ["c1", "c2"]
     assert [c.candidate_id for c in s.children("c1")] == ["c3"]
     assert (c1.energy, c1.pass_probability, c1.lens, c1.embedded) == (1.5, 0.2, "lens:tiny", True)
@@ -121,7 +123,8 @@ def test_the_fold_gives_what_a_viewer_needs() -> None:
     assert c2.public.all_passed and c2.self_tests.all_passed
     assert (c2.cluster, c1.cluster) == (0, 1)
     assert c2.score == 0.9 and c2.score_parts == {"examples": 1.0}
-    assert c3.code == "print(2)" and c3.edited and c3.parent_id == "c1"
+    assert c3.code == "x" and not c3.edited and c3.parent_id == "c1"
+    assert c4.code == "print(2)" and c4.edited and c4.parent_id == "c3"
     assert c2.hidden is not None and c2.hidden.verdict == "AC"
 
     assert s.tests["s1"].kept is True and s.tests["s2"].kept is False
