@@ -1,7 +1,7 @@
 """Step gates: a person pauses the runner before a step and steers it.
 
 The runner calls `Gates.wait(step)` before every step it names (probe, plansearch, diversity,
-examples, selftest, select, differential, repair 1, repair 2, ..., final). When the step is one
+selftest, select, differential, repair 1, repair 2, ..., final). When the step is one
 the person asked to pause before, the runner emits `GateReached` and waits until `resolve` is
 called with continue, skip or stop (stop: no more solving; the best candidate so far is
 submitted). A person can also add a test, edit a candidate or pin one as the answer at any time;
