@@ -236,3 +236,75 @@ def test_constraint_sets_are_split_by_their_headings() -> None:
     ]
     assert split_constraint_sets("just one idea") == ["just one idea"]
     assert split_constraint_sets("   ") == []
+
+
+# --- the Lens -----------------------------------------------------------------------------
+
+
+class ShortIsLikely:
+    """A trained-looking scorer for the test: lower energy for shorter code (a real rule a
+    Lens could learn), and k and tier from the probe's energy."""
+
+    name = "lens:test-short"
+    trained = True
+
+    def __init__(self) -> None:
+        self.probe_energies: list[float] = []
+
+    def feature_text(self, view, code: str) -> str:  # type: ignore[no-untyped-def]
+        return code
+
+    def score(self, embeddings, model: str):  # type: ignore[no-untyped-def]
+        from engine.lens.interface import EnergyScore
+
+        return [EnergyScore(energy=float(len(e)), pass_probability=0.5) for e in embeddings]
+
+    def suggest_k(self, probe_energy, default_k: int) -> int:  # type: ignore[no-untyped-def]
+        self.probe_energies.append(probe_energy.energy)
+        return 2
+
+    def suggest_tier(self, probe_energy, default):  # type: ignore[no-untyped-def]
+        from engine.llm.base import BudgetTier
+
+        return BudgetTier.HARD
+
+
+class EmbedsByLength(ScriptedBackend):
+    """Embeddings whose size is the code's length in lines (so the scorer above sees it)."""
+
+    async def embed(self, text: str) -> list[float]:
+        return [1.0] * len(text.splitlines())
+
+
+async def test_a_trained_lens_sets_k_and_tier_and_breaks_ties_by_energy(
+    sandbox: Sandbox,
+) -> None:
+    long_right = "n = int(input())\nresult = n * 2\nprint(result)\n"
+    script = {
+        PROBE: fenced(WRONG),
+        CONSTRAINTS: "## Constraint set 1\nDouble.",
+        PLAN: "Double it.",
+        IMPLEMENT: fenced(long_right),
+        DIVERSITY: fenced(RIGHT),
+    }
+    lens = ShortIsLikely()
+    backend = EmbedsByLength(script)
+    events: list[ev.Event] = []
+    config = PipelineConfig.preset("C", differential=False, n_plans=1)
+    outcome = await solve(PROBLEM.view(), backend, sandbox, config, events.append, lens=lens)
+
+    assert lens.probe_energies == [1.0]  # the one-line probe, scored before k was chosen
+    tiers = {g.purpose: g.budget_tier for g in of(events, ev.GenerationStarted)}
+    assert tiers == {  # the Lens's tier for code-writing steps; the probe kept its own
+        "probe": "standard", "constraints": "light", "plan": "light", "implement": "hard",
+        "diversity": "hard",
+    }
+    created = [(c.candidate_id, c.origin) for c in of(events, ev.CandidateCreated)]
+    assert created == [("c1", "probe"), ("c2", "plan"), ("c3", "diversity")]  # k = 2
+    energies = {e.candidate_id: e.energy for e in of(events, ev.EnergyScored)}
+    assert energies == {"c1": 1.0, "c2": 3.0, "c3": 1.0}
+    assert all(e.lens == "lens:test-short" for e in of(events, ev.EnergyScored))
+    # c2 and c3 both pass the example; the lower energy wins although c3 came later.
+    assert outcome.candidate_id == "c3"
+    (selected,) = of(events, ev.CandidateSelected)
+    assert "energy 1.000" in selected.reason
