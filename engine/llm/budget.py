@@ -183,6 +183,8 @@ class _Driver:
                         and self.extensions < self.budget.max_extensions):
                     kept = self.generated[before:close_at]
                     self.generated = self.generated[:close_at]
+                    if close_at < before:  # the tag began in an earlier chunk, held back
+                        self.splitter.drop_pending()
                     for delta in self.splitter.feed(kept):
                         yield delta
                     for delta in self._insert(self.budget.continuation):

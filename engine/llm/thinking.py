@@ -58,6 +58,10 @@ class ThinkSplitter:
     def _may_open(self) -> bool:
         return not self.thinking_text and not self._closed and not self.answer_text.strip()
 
+    def drop_pending(self) -> None:
+        """Forget held-back text (the start of a tag the caller is removing from the stream)."""
+        self._pending = ""
+
     def flush(self) -> list[Delta]:
         """Whatever was held back as a possible tag start, now that the stream has ended."""
         deltas: list[Delta] = []
