@@ -100,6 +100,8 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
                 f"{test_id}: expected {proposal.expected[best_key].strip()[:60]!r} has "
                 f"{witnesses} witness(es) ({origin}), needs {run.config.selftest_min_witnesses}"
             )
+    if not proposals:
+        reasons.append("the model wrote no usable test")
     if malformed:
         reasons.append(f"{malformed} malformed test(s) dropped ({input_format(run.view)})")
     await run.emit(
