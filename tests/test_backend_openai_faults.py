@@ -16,6 +16,7 @@ from support.fault_server import MODEL_ID, FaultServer, Reply, refused_url
 from engine.llm.base import BackendError, ChatMessage, Delta, GenerationResult, SamplingParams
 from engine.llm.openai_backend import OpenAIBackend, probe_server
 from engine.llm.openai_http import RetryPolicy, Timeouts
+from engine.llm.openai_template import choose_template
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, max_total_s=5.0)
 PARAMS = SamplingParams(max_tokens=16, seed=7)
@@ -318,3 +319,31 @@ async def test_a_server_without_embeddings_says_how_to_turn_them_on(server: Faul
         assert "embeddings" not in backend.info.capabilities
         with pytest.raises(BackendError, match="--embedding"):
             await backend.embed("text")
+
+
+async def test_template_variables_reach_both_the_renderer_and_the_server(
+    server: FaultServer,
+) -> None:
+    template = ("{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}"
+                "{% if add_generation_prompt %}[assistant]{% if not thinking %}<think></think>"
+                "{% endif %}{% endif %}")
+    async with await connect(server, chat_template=template,
+                             template_variables={"thinking": False}) as backend:
+        assert backend.template_origin == "configured"
+        rendered = backend.render_chat([ChatMessage("user", "q")])
+        assert rendered == "[user]q[assistant]<think></think>"
+        await backend.generate([ChatMessage("user", "q")], PARAMS)
+    assert server.posts(CHAT)[-1].body["chat_template_kwargs"] == {"thinking": False}
+
+
+def test_template_sources_in_order() -> None:
+    served = "{{ messages[0].content }}"
+    known = choose_template(configured="chatml", served=served, model_id="x")
+    assert known is not None and known.origin == "known:chatml"
+    from_server = choose_template(configured=None, served=served, model_id="x")
+    assert from_server is not None and from_server.origin == "server"
+    guessed = choose_template(configured=None, served=None, model_id="Qwen/Qwen3-14B")
+    assert guessed is not None and guessed.origin == "guessed:chatml"
+    assert choose_template(configured=None, served=None, model_id="deepseek-r1-qwen") is None
+    with pytest.raises(BackendError, match="does not parse"):
+        choose_template(configured="{% for %}", served=None, model_id="x")

@@ -45,6 +45,7 @@ from engine.llm.base import (
     ThinkTags,
 )
 from engine.llm.budget import RawChunk, RawEnd, generate_stream
+from engine.llm.chat_template import ChatTemplate
 from engine.llm.openai_http import (
     HttpTransport,
     RetryPolicy,
@@ -52,7 +53,7 @@ from engine.llm.openai_http import (
     Timeouts,
     normalize_base_url,
 )
-from engine.llm.openai_template import ChatTemplate, guess_template_name
+from engine.llm.openai_template import ChosenTemplate, choose_template
 from engine.llm.thinking import ThinkSplitter, prompt_opens_thinking
 
 _log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class OpenAIConfig:
     embeddings_model: str | None = None  # None: model
     chat_template: str | None = None  # Jinja text or a known name ("chatml"); None: fetched/known
     bos_token: str = ""  # special tokens the chat template may refer to
+    # Extra template variables (e.g. {"enable_thinking": False} for Qwen3): used when rendering
+    # here and sent as chat_template_kwargs with chat requests, so both paths agree.
+    template_variables: Mapping[str, Any] = field(default_factory=dict)
     eos_token: str = ""
     think_tags: ThinkTags = field(default_factory=ThinkTags)
     max_concurrency: int = 4  # requests in flight to one server
@@ -127,7 +131,7 @@ class OpenAIBackend:
             self._embed_http = self._http
         self._caps: ServerCapabilities | None = None
         self._model = cfg.model or ""
-        self._template: ChatTemplate | None = None
+        self._template: ChosenTemplate | None = None
         self._probe_lock = asyncio.Lock()
 
     @classmethod
@@ -244,23 +248,27 @@ class OpenAIBackend:
             if self._caps is None:
                 self._caps = await _probe(self._http, self._embed_http, self.config)
                 self._model = self.config.model or (self._caps.models or ("",))[0]
-                self._template = self._choose_template(self._caps)
+                self._template = self._choose_template(self._caps.chat_template)
             return self._caps
 
     @property
     def template(self) -> ChatTemplate | None:
-        if self._caps is None and self.config.chat_template:
-            return self._choose_template(ServerCapabilities())
-        return self._template
+        """The chat template rendered on the client (None: the server's own is used, through
+        /v1/chat/completions); `template_origin` says where it came from."""
+        chosen = self._template
+        if chosen is None and self._caps is None and self.config.chat_template:
+            chosen = self._template = self._choose_template(None)
+        return chosen.template if chosen else None
 
-    def _choose_template(self, caps: ServerCapabilities) -> ChatTemplate | None:
-        tokens = {"bos_token": self.config.bos_token, "eos_token": self.config.eos_token}
-        if self.config.chat_template:
-            return ChatTemplate.from_setting(self.config.chat_template, **tokens)
-        if caps.chat_template:
-            return ChatTemplate(caps.chat_template, origin="server", **tokens)
-        known = guess_template_name(self._model)
-        return ChatTemplate.from_setting(known, **tokens) if known else None
+    @property
+    def template_origin(self) -> str | None:
+        return self._template.origin if self.template is not None and self._template else None
+
+    def _choose_template(self, served: str | None) -> ChosenTemplate | None:
+        return choose_template(
+            configured=self.config.chat_template, served=served, model_id=self._model,
+            bos_token=self.config.bos_token, eos_token=self.config.eos_token,
+            variables=self.config.template_variables)
 
     @property
     def _embeddings_model(self) -> str:
@@ -342,6 +350,8 @@ class OpenAIBackend:
         """A chat completion as pieces; restarted on a drop only while nothing was yielded."""
         body = {**self._sampling_body(params),
                 "messages": [{"role": m.role, "content": m.content} for m in messages]}
+        if self.config.template_variables:
+            body["chat_template_kwargs"] = dict(self.config.template_variables)
         tokens, finish, restarts, yielded = 0, None, 0, False
         usage: dict[str, Any] = {}
         while True:
