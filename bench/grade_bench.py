@@ -51,8 +51,9 @@ def read_references(path: Path, model: str) -> dict[str, tuple[str, bool]]:
 # ---- ours ------------------------------------------------------------------------------------
 
 
-async def grade_ours(jobs: list[tuple[Problem, str]], workers: int, timeout: float
-                     ) -> tuple[dict[str, str], float]:  # fmt: skip
+async def grade_ours(
+    jobs: list[tuple[Problem, str]], workers: int, timeout: float
+) -> tuple[dict[str, str], float]:
     """Verdicts, and the seconds the candidate programs themselves ran (summed over tests)."""
     limits = SandboxLimits(wall_s=timeout)
     in_programs = 0.0
@@ -61,8 +62,9 @@ async def grade_ours(jobs: list[tuple[Problem, str]], workers: int, timeout: flo
         async def one(problem: Problem, code: str) -> tuple[str, str]:
             nonlocal in_programs
             program = Program(code, problem.test_kind, func_name=problem.func_name)
-            result = await sandbox.run(program, problem.public_tests, limits,
-                                       stop_on_first_failure=True)  # fmt: skip
+            result = await sandbox.run(
+                program, problem.public_tests, limits, stop_on_first_failure=True
+            )
             in_programs += sum(t.time_s for t in result.tests)
             return problem.id, str(result.verdict)
 
@@ -92,10 +94,16 @@ def naive_script(problem: Problem, code: str) -> str:
 
 async def naive_test(script: Path, test: TestCase, kind: TestKind, timeout: float) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", "-B", str(script),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, cwd=script.parent, start_new_session=True,
-    )  # fmt: skip
+        sys.executable,
+        "-I",
+        "-B",
+        str(script),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=script.parent,
+        start_new_session=True,
+    )
     try:
         stdout, _ = await asyncio.wait_for(process.communicate(test.input.encode()), timeout)
     except TimeoutError:
@@ -113,8 +121,9 @@ async def naive_test(script: Path, test: TestCase, kind: TestKind, timeout: floa
     return "AC" if compare_values(test.expected, returned)[0] else "WA"
 
 
-async def grade_naive(jobs: list[tuple[Problem, str]], workers: int, timeout: float
-                      ) -> dict[str, str]:  # fmt: skip
+async def grade_naive(
+    jobs: list[tuple[Problem, str]], workers: int, timeout: float
+) -> dict[str, str]:
     slots = asyncio.Semaphore(workers)
     with tempfile.TemporaryDirectory(prefix="naive-grader-") as tmp:
 
@@ -145,8 +154,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores visible, Linux {platform.release()}, " \
-           f"Python {platform.python_version()}"  # fmt: skip
+    return (
+        f"{cpu}, {os.cpu_count()} cores visible, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def main() -> None:
@@ -169,15 +180,19 @@ def main() -> None:
     if args.limit:
         jobs = jobs[: args.limit]
     n_tests = sum(len(p.public_tests) for p, _ in jobs)
-    print(f"{len(jobs)} problems, {n_tests} public tests, {args.model} references, "
-          f"{args.workers} workers, {args.timeout:g} s per test")  # fmt: skip
+    print(
+        f"{len(jobs)} problems, {n_tests} public tests, {args.model} references, "
+        f"{args.workers} workers, {args.timeout:g} s per test"
+    )
 
     started = time.perf_counter()
     ours, in_programs = asyncio.run(grade_ours(jobs, args.workers, args.timeout))
     ours_s = time.perf_counter() - started
     print(f"ours  (sandbox, warm fork server): {ours_s:7.1f} s  {dict(Counter(ours.values()))}")
-    print(f"      of which the programs themselves ran {in_programs:.1f} s over {args.workers} "
-          f"workers (>= {in_programs / args.workers:.1f} s of wall time)")  # fmt: skip
+    print(
+        f"      of which the programs themselves ran {in_programs:.1f} s over {args.workers} "
+        f"workers (>= {in_programs / args.workers:.1f} s of wall time)"
+    )
 
     started = time.perf_counter()
     naive = asyncio.run(grade_naive(jobs, args.workers, args.timeout))
@@ -190,14 +205,19 @@ def main() -> None:
     official_pass_but_ours_fail = sorted(
         pid for pid in ours if references[pid][1] and ours[pid] != "AC"
     )
-    print(f"officially passing (public+private) but failing public tests here: "
-          f"{len(official_pass_but_ours_fail)} {official_pass_but_ours_fail[:20]}")  # fmt: skip
+    print(
+        f"officially passing (public+private) but failing public tests here: "
+        f"{len(official_pass_but_ours_fail)} {official_pass_but_ours_fail[:20]}"
+    )
     print(f"tier: {asyncio.run(_tier())}; machine: {machine()}")
     if args.json:
-        rows = {pid: {"ours": ours[pid], "naive": naive[pid],
-                      "official_pass": references[pid][1]} for pid in ours}  # fmt: skip
-        args.json.write_text(json.dumps({"ours_s": ours_s, "naive_s": naive_s, "tasks": rows},
-                                        indent=1))  # fmt: skip
+        rows = {
+            pid: {"ours": ours[pid], "naive": naive[pid], "official_pass": references[pid][1]}
+            for pid in ours
+        }
+        args.json.write_text(
+            json.dumps({"ours_s": ours_s, "naive_s": naive_s, "tasks": rows}, indent=1)
+        )
 
 
 async def _tier() -> str:

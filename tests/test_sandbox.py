@@ -191,8 +191,9 @@ def functional(code: str, name: str) -> Program:
 
 
 def fcase(args: list, expected: object) -> TestCase:
-    return TestCase("\n".join(json.dumps(a) for a in args), json.dumps(expected),
-                    TestKind.FUNCTIONAL)  # fmt: skip
+    return TestCase(
+        "\n".join(json.dumps(a) for a in args), json.dumps(expected), TestKind.FUNCTIONAL
+    )
 
 
 async def test_solution_method(sandbox: Sandbox) -> None:
@@ -249,9 +250,11 @@ async def test_humaneval_style_check(sandbox: Sandbox) -> None:
     wrong = "def check(candidate):\n    assert candidate(1, 2) == 4, 'one plus two'"
     result = await sandbox.run(
         program,
-        [case(check + "\ncheck(add)", kind=TestKind.ASSERT),
-         case(wrong + "\ncheck(add)", kind=TestKind.ASSERT)],
-    )  # fmt: skip
+        [
+            case(check + "\ncheck(add)", kind=TestKind.ASSERT),
+            case(wrong + "\ncheck(add)", kind=TestKind.ASSERT),
+        ],
+    )
     assert [t.verdict for t in result.tests] == [Verdict.AC, Verdict.WA]
     assert "one plus two" in result.tests[1].detail
 

@@ -35,8 +35,9 @@ def needs_isolation(sandbox: Sandbox) -> None:
         )
 
 
-async def run(sandbox: Sandbox, code: str, given: str = "", expected: str = "",
-              limits: SandboxLimits = SHORT):  # fmt: skip
+async def run(
+    sandbox: Sandbox, code: str, given: str = "", expected: str = "", limits: SandboxLimits = SHORT
+):
     program = Program(code, TestKind.STDIN)
     return await sandbox.run(program, [TestCase(given, expected, TestKind.STDIN)], limits)
 

@@ -33,10 +33,25 @@ import traceback
 # modules star-imported (builtins last so that e.g. math.pow does not shadow pow), then bound by
 # name, then a deep recursion limit. Loaded once here so every child finds them cached.
 PRELUDE_MODULES = (
-    "string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
-    "statistics", "itertools", "functools", "operator", "io", "sys", "json", "builtins",
+    "string",
+    "re",
+    "datetime",
+    "collections",
+    "heapq",
+    "bisect",
+    "copy",
+    "math",
+    "random",
+    "statistics",
+    "itertools",
+    "functools",
+    "operator",
+    "io",
+    "sys",
+    "json",
+    "builtins",
     "typing",
-)  # fmt: skip
+)
 PRELUDE_RECURSION_LIMIT = 50000
 PRELUDE_SOURCE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
     f"import {m}\n" for m in PRELUDE_MODULES if m not in ("builtins", "typing")
@@ -144,8 +159,7 @@ class Server:
                 os.close(out_r)
                 os.close(err_r)
                 os.close(res_r)
-                self.child(test_input, input_path, run_dir, limits, out_w, err_w, res_w,
-                           nproc_base)  # fmt: skip
+                self.child(test_input, input_path, run_dir, limits, out_w, err_w, res_w, nproc_base)
             finally:
                 os._exit(70)
         os.close(out_w)
@@ -157,8 +171,9 @@ class Server:
         payloads = outcome.pop("payloads")
         return header, payloads
 
-    def watch(self, pid: int, started: float, limits: dict, out_r: int, err_r: int,
-              res_r: int) -> dict:  # fmt: skip
+    def watch(
+        self, pid: int, started: float, limits: dict, out_r: int, err_r: int, res_r: int
+    ) -> dict:
         """Collect output until the child exits, the wall clock runs out or output overflows."""
         cap = int(limits["output_bytes"])
         deadline = started + float(limits["wall_s"])
@@ -276,8 +291,17 @@ class Server:
                 pass
 
     # ---- the child: one test of the candidate ---------------------------------------------
-    def child(self, test_input: str, input_path: str, run_dir: str, limits: dict,
-              out_w: int, err_w: int, res_w: int, nproc_base: int) -> None:  # fmt: skip
+    def child(
+        self,
+        test_input: str,
+        input_path: str,
+        run_dir: str,
+        limits: dict,
+        out_w: int,
+        err_w: int,
+        res_w: int,
+        nproc_base: int,
+    ) -> None:
         os.setsid()
         prctl(PR_SET_DUMPABLE, 1)  # the server is not dumpable; the candidate may read its /proc
         in_fd = os.open(input_path, os.O_RDONLY)
@@ -294,8 +318,9 @@ class Server:
         if kind == "stdin":
             code = run_stdin_program(self.code_obj, self.prelude)
         elif kind == "functional":
-            code = run_functional(self.code_obj, self.prelude, self.program.get("func_name"),
-                                  test_input)  # fmt: skip
+            code = run_functional(
+                self.code_obj, self.prelude, self.program.get("func_name"), test_input
+            )
         else:
             code = run_assert(self.code_obj, self.setup_obj, test_input)
         finish(code)
@@ -325,8 +350,14 @@ def report(event: dict) -> None:
 
 def report_exception(exc: BaseException) -> int:
     errno_value = getattr(exc, "errno", None)
-    report({"event": "exception", "type": type(exc).__name__, "message": str(exc)[:500],
-            "errno": errno_value if isinstance(errno_value, int) else None})  # fmt: skip
+    report(
+        {
+            "event": "exception",
+            "type": type(exc).__name__,
+            "message": str(exc)[:500],
+            "errno": errno_value if isinstance(errno_value, int) else None,
+        }
+    )
     with contextlib.suppress(Exception):
         traceback.print_exception(exc)
     return 1
@@ -451,8 +482,9 @@ def reopen_stdio() -> None:
     def stream(fd: int, mode: str, errors: str, line_buffering: bool) -> io.TextIOWrapper:
         raw = io.FileIO(fd, mode, closefd=False)
         buffered = io.BufferedReader(raw) if mode == "rb" else io.BufferedWriter(raw)
-        return io.TextIOWrapper(buffered, encoding="utf-8", errors=errors, newline="\n",
-                                line_buffering=line_buffering)  # fmt: skip
+        return io.TextIOWrapper(
+            buffered, encoding="utf-8", errors=errors, newline="\n", line_buffering=line_buffering
+        )
 
     sys.stdin = sys.__stdin__ = stream(0, "rb", "surrogateescape", False)
     sys.stdout = sys.__stdout__ = stream(1, "wb", "surrogateescape", False)
@@ -578,8 +610,9 @@ def main(argv: list[str]) -> None:
     os.makedirs(args.work_root, exist_ok=True)
     server = Server(args.work_root, args.own_pid_namespace, args.shared_nproc)
     server.preload()
-    server.reply({"ready": True, "pid": os.getpid(), "uid": os.getuid(),
-                  "python": sys.version.split()[0]})  # fmt: skip
+    server.reply(
+        {"ready": True, "pid": os.getpid(), "uid": os.getuid(), "python": sys.version.split()[0]}
+    )
     server.serve()
 
 

@@ -35,8 +35,15 @@ def _last(events: tuple[dict, ...], *names: str) -> dict | None:
     return None
 
 
-def judge(index: int, test: TestCase, program: Program, limits: SandboxLimits,
-          raw: RawOutcome, *, compare: bool) -> TestResult:  # fmt: skip
+def judge(
+    index: int,
+    test: TestCase,
+    program: Program,
+    limits: SandboxLimits,
+    raw: RawOutcome,
+    *,
+    compare: bool,
+) -> TestResult:
     stdout = raw.stdout.decode("utf-8", errors="replace")
     verdict, detail, got = _classify(program, test, limits, raw, stdout, compare=compare)
     return TestResult(
@@ -53,8 +60,15 @@ def judge(index: int, test: TestCase, program: Program, limits: SandboxLimits,
     )
 
 
-def _classify(program: Program, test: TestCase, limits: SandboxLimits, raw: RawOutcome,
-              stdout: str, *, compare: bool) -> tuple[Verdict, str, str]:  # fmt: skip
+def _classify(
+    program: Program,
+    test: TestCase,
+    limits: SandboxLimits,
+    raw: RawOutcome,
+    stdout: str,
+    *,
+    compare: bool,
+) -> tuple[Verdict, str, str]:
     cpu_limit = limits.cpu_s if limits.cpu_s is not None else limits.wall_s + 1
     signal_number = -raw.exit_code if raw.exit_code < 0 else 0
     returned = _last(raw.events, "return", "unencodable")

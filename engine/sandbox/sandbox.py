@@ -50,8 +50,7 @@ class Sandbox:
         self._closed = False
 
     @classmethod
-    async def create(cls, allow_rlimits_only: bool = False, workers: int | None = None
-                     ) -> Sandbox:  # fmt: skip
+    async def create(cls, allow_rlimits_only: bool = False, workers: int | None = None) -> Sandbox:
         """Probe the isolation tier (once per process) and set up the pool. Raises
         IsolationUnavailable when only rlimits are left and the caller did not opt in."""
         found = await asyncio.to_thread(probe)
@@ -66,8 +65,12 @@ class Sandbox:
     async def __aenter__(self) -> Sandbox:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:  # fmt: skip
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -92,9 +95,15 @@ class Sandbox:
             )
             self._idle.extend(started)
 
-    async def run(self, program: Program, tests: Sequence[TestCase],
-                  limits: SandboxLimits | None = None, *, stop_on_first_failure: bool = False,
-                  compare: bool = True) -> RunResult:  # fmt: skip
+    async def run(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: SandboxLimits | None = None,
+        *,
+        stop_on_first_failure: bool = False,
+        compare: bool = True,
+    ) -> RunResult:
         """Run `program` on every test. With compare=False outputs are only captured (the
         verdict is AC when the program ran cleanly) and `got` holds the whole output."""
         if self._closed:
@@ -103,8 +112,9 @@ class Sandbox:
         async with self._slots:
             worker = await self._take_worker()
             try:
-                return await self._run_on(worker, program, tests, limits,
-                                          stop_on_first_failure, compare)  # fmt: skip
+                return await self._run_on(
+                    worker, program, tests, limits, stop_on_first_failure, compare
+                )
             finally:
                 self._give_back(worker)
 
@@ -135,8 +145,15 @@ class Sandbox:
             worker.kill()
 
     # ---- one run ----------------------------------------------------------------------------
-    async def _run_on(self, worker: Worker, program: Program, tests: Sequence[TestCase],
-                      limits: SandboxLimits, stop: bool, compare: bool) -> RunResult:  # fmt: skip
+    async def _run_on(
+        self,
+        worker: Worker,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: SandboxLimits,
+        stop: bool,
+        compare: bool,
+    ) -> RunResult:
         loaded = await self._load(worker, program)
         if "ce" in loaded:
             return self._compile_error(program, tests, loaded["ce"])
@@ -162,8 +179,12 @@ class Sandbox:
         first_failure = next((r for r in results if not r.passed), None)
         if first_failure is None:
             return RunResult(Verdict.AC, tuple(results), self.tier)
-        return RunResult(first_failure.verdict, tuple(results), self.tier,
-                         f"test {first_failure.index + 1}: {first_failure.detail}")  # fmt: skip
+        return RunResult(
+            first_failure.verdict,
+            tuple(results),
+            self.tier,
+            f"test {first_failure.index + 1}: {first_failure.detail}",
+        )
 
     async def _load(self, worker: Worker, program: Program) -> dict:
         try:
@@ -172,22 +193,32 @@ class Sandbox:
             await worker.restart()
             return await worker.load(program)
 
-    def _compile_error(self, program: Program, tests: Sequence[TestCase], message: str
-                       ) -> RunResult:  # fmt: skip
+    def _compile_error(
+        self, program: Program, tests: Sequence[TestCase], message: str
+    ) -> RunResult:
         first = tests[0] if tests else None
         result = TestResult(
-            index=0, verdict=Verdict.CE,
+            index=0,
+            verdict=Verdict.CE,
             input=truncate(first.input) if first else "",
             expected=truncate(first.expected) if first else "",
-            got="", stderr_tail=message[-2000:], time_s=0.0, peak_memory_mb=0.0,
+            got="",
+            stderr_tail=message[-2000:],
+            time_s=0.0,
+            peak_memory_mb=0.0,
             detail=message.splitlines()[-1] if message else "does not compile",
-        )  # fmt: skip
+        )
         return RunResult(Verdict.CE, (result,), self.tier, message)
 
     def _worker_died(self, index: int, test: TestCase, exc: WorkerDied) -> TestResult:
         return TestResult(
-            index=index, verdict=Verdict.RE, input=truncate(test.input),
-            expected=truncate(test.expected), got="", stderr_tail="", time_s=0.0,
+            index=index,
+            verdict=Verdict.RE,
+            input=truncate(test.input),
+            expected=truncate(test.expected),
+            got="",
+            stderr_tail="",
+            time_s=0.0,
             peak_memory_mb=0.0,
             detail=f"{exc} (the candidate may have killed the sandbox); a fresh worker is used",
-        )  # fmt: skip
+        )

@@ -79,8 +79,16 @@ def _parents(path: str) -> list[str]:
 
 
 def bubblewrap_argv(inner: list[str], *, as_root: bool) -> list[str]:
-    argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--die-with-parent", "--new-session"]  # fmt: skip
+    argv = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+    ]
     if as_root:
         # No user namespace: the server drops to a private uid itself, so process limits count
         # and root-only files stay unreadable.

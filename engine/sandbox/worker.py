@@ -76,18 +76,27 @@ class Worker:
         self.alive = True
 
     async def load(self, program: Program) -> dict:
-        request = {"op": "program", "code": program.code, "kind": str(program.kind),
-                   "func_name": program.func_name, "test_setup": program.test_setup}  # fmt: skip
+        request = {
+            "op": "program",
+            "code": program.code,
+            "kind": str(program.kind),
+            "func_name": program.func_name,
+            "test_setup": program.test_setup,
+        }
         header, _ = await self._ask(request, (), timeout=START_TIMEOUT_S)
         return header
 
     async def run_test(self, test_input: str, limits: SandboxLimits) -> RawOutcome:
         cpu_s = limits.cpu_s if limits.cpu_s is not None else limits.wall_s + 1
         wire_limits = {
-            "wall_s": limits.wall_s, "cpu_s": cpu_s, "memory_mb": limits.memory_mb,
-            "output_bytes": limits.output_bytes, "file_size_bytes": limits.file_size_bytes,
-            "open_files": limits.open_files, "processes": limits.processes,
-        }  # fmt: skip
+            "wall_s": limits.wall_s,
+            "cpu_s": cpu_s,
+            "memory_mb": limits.memory_mb,
+            "output_bytes": limits.output_bytes,
+            "file_size_bytes": limits.file_size_bytes,
+            "open_files": limits.open_files,
+            "processes": limits.processes,
+        }
         header, payloads = await self._ask(
             {"op": "test", "input": test_input, "limits": wire_limits},
             ("stdout_len", "stderr_len", "report_len"),
@@ -103,14 +112,20 @@ class Worker:
                 if isinstance(event, dict):
                     events.append(event)
         return RawOutcome(
-            time_s=header["time_s"], cpu_s=header["cpu_s"], peak_kb=header["peak_kb"],
-            timed_out=header["timed_out"], overflow=header["overflow"],
-            exit_code=header["exit_code"], stdout=stdout, stderr_tail=stderr,
+            time_s=header["time_s"],
+            cpu_s=header["cpu_s"],
+            peak_kb=header["peak_kb"],
+            timed_out=header["timed_out"],
+            overflow=header["overflow"],
+            exit_code=header["exit_code"],
+            stdout=stdout,
+            stderr_tail=stderr,
             events=tuple(events),
-        )  # fmt: skip
+        )
 
-    async def _ask(self, request: dict, payload_keys: tuple[str, ...], timeout: float
-                   ) -> tuple[dict, tuple[bytes, ...]]:  # fmt: skip
+    async def _ask(
+        self, request: dict, payload_keys: tuple[str, ...], timeout: float
+    ) -> tuple[dict, tuple[bytes, ...]]:
         if not self.alive or self.process is None:
             raise WorkerDied("sandbox worker is not running")
         try:
@@ -127,8 +142,9 @@ class Worker:
             self.kill()
             raise
 
-    async def _exchange(self, request: dict, payload_keys: tuple[str, ...]
-                        ) -> tuple[dict, tuple[bytes, ...]]:  # fmt: skip
+    async def _exchange(
+        self, request: dict, payload_keys: tuple[str, ...]
+    ) -> tuple[dict, tuple[bytes, ...]]:
         assert self.process is not None and self.process.stdin is not None
         assert self.process.stdout is not None
         self.process.stdin.write(json.dumps(request).encode() + b"\n")

@@ -1,0 +1,75 @@
+"""`atlas-tui doctor`: what this machine offers: the sandbox's isolation tier and a live check,
+Python, and the model side (llama.cpp build, GPUs; a model or server when named)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import click
+
+from engine.sandbox.doctor import SandboxFact, live_check, static_facts
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    value: str
+    ok: bool = True
+    hint: str = ""
+
+
+def render(title: str, rows: list[Row]) -> str:
+    """One fact a line, failures marked with what to try."""
+    width = max((len(r.name) for r in rows), default=0)
+    lines = [title]
+    for row in rows:
+        mark = "ok  " if row.ok else "FAIL"
+        lines.append(f"  {mark} {row.name:<{width}}  {row.value}")
+        if row.hint:
+            lines.append(f"       {'':<{width}}  try: {row.hint}")
+    return "\n".join(lines)
+
+
+def _rows(facts: list[SandboxFact] | list) -> list[Row]:
+    return [Row(f.name, f.value, f.ok, f.hint) for f in facts]
+
+
+async def sandbox_rows(allow_rlimits_only: bool) -> list[Row]:
+    return _rows(static_facts()) + _rows(await live_check(allow_rlimits_only))
+
+
+async def model_rows(model: str | None, base_url: str | None) -> list[Row]:
+    """The model side comes from engine.llm.doctor (engineer "llamacpp"); this is the one place
+    that calls it."""
+    try:
+        from engine.llm import doctor as llm_doctor
+    except ImportError as exc:
+        return [Row("model side", f"unavailable: {exc}", ok=False)]
+    facts = list(llm_doctor.build_facts())
+    if model:
+        facts += await llm_doctor.model_facts(model)
+    if base_url:
+        facts += await llm_doctor.server_facts(base_url, model=model)
+    return _rows(facts)
+
+
+@click.command("doctor")
+@click.option("--model", default=None, help="Also load this GGUF (path or Hugging Face repo id).")
+@click.option("--base-url", default=None, help="Also probe this OpenAI-compatible server.")
+@click.option(
+    "--allow-rlimits-only",
+    is_flag=True,
+    help="Run the sandbox check even without bubblewrap or unshare isolation.",
+)
+def doctor_cmd(model: str | None, base_url: str | None, allow_rlimits_only: bool) -> None:
+    """Show what this machine offers: sandbox isolation, Python, llama.cpp build, GPUs."""
+
+    async def gather() -> tuple[list[Row], list[Row]]:
+        return await sandbox_rows(allow_rlimits_only), await model_rows(model, base_url)
+
+    sandbox, model_side = asyncio.run(gather())
+    click.echo(render("Sandbox", sandbox))
+    click.echo(render("Model", model_side))
+    if not all(row.ok for row in [*sandbox, *model_side]):
+        raise SystemExit(1)
