@@ -13,9 +13,16 @@ from contextlib import aclosing
 import pytest
 from support.fault_server import MODEL_ID, FaultServer, Reply, refused_url
 
-from engine.llm.base import BackendError, ChatMessage, Delta, GenerationResult, SamplingParams
+from engine.llm.base import (
+    BackendError,
+    ChatMessage,
+    Delta,
+    GenerationResult,
+    SamplingParams,
+    ThinkingBudget,
+)
 from engine.llm.openai_backend import OpenAIBackend, probe_server
-from engine.llm.openai_http import RetryPolicy, Timeouts
+from engine.llm.openai_http import RetryPolicy, Timeouts, normalize_base_url
 from engine.llm.openai_template import choose_template
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, max_total_s=5.0)
@@ -347,3 +354,26 @@ def test_template_sources_in_order() -> None:
     assert choose_template(configured=None, served=None, model_id="deepseek-r1-qwen") is None
     with pytest.raises(BackendError, match="does not parse"):
         choose_template(configured="{% for %}", served=None, model_id="x")
+
+
+@pytest.mark.parametrize(("typed", "normalized"), [
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1"),
+    ("127.0.0.1:8080/", "http://127.0.0.1:8080/v1"),
+    ("https://host/api/v1/", "https://host/api/v1"),
+])
+def test_base_urls_are_normalized_as_people_type_them(typed: str, normalized: str) -> None:
+    assert normalize_base_url(typed) == normalized
+
+
+async def test_a_budget_without_a_template_says_so_once(
+    server: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    budget = ThinkingBudget(min_tokens=0, max_tokens=4)
+    async with await connect(server) as backend:
+        assert backend.template is None  # "fault-model": nothing configured, served or known
+        await backend.generate([ChatMessage("user", "q")], PARAMS, budget=budget)
+        result = await backend.generate([ChatMessage("user", "q")], PARAMS, budget=budget)
+    assert result.answer == "Hello world"
+    assert len(server.posts(CHAT)) == 1 + 2  # the probe, then both calls through chat
+    warnings = [r for r in caplog.records if "budgets are not enforced" in r.getMessage()]
+    assert len(warnings) == 1

@@ -133,6 +133,7 @@ class OpenAIBackend:
         self._model = cfg.model or ""
         self._template: ChosenTemplate | None = None
         self._probe_lock = asyncio.Lock()
+        self._warned_no_template = False
 
     @classmethod
     async def connect(cls, config: OpenAIConfig | None = None, **overrides: Any) -> OpenAIBackend:
@@ -183,8 +184,9 @@ class OpenAIBackend:
             if not caps.chat:
                 raise BackendError(f"{self._http.base_url} does not serve /v1/chat/completions; "
                                    "configure the model's chat_template to use raw completions")
-            if budget is not None:
-                _log.warning("no chat template for %s: the thinking budget is not enforced "
+            if budget is not None and not self._warned_no_template:
+                self._warned_no_template = True
+                _log.warning("no chat template for %s: thinking budgets are not enforced "
                              "(set chat_template)", self._model)
             messages = list(prompt)
             items = self._chat_stream(messages, params, self._chat_opens_thinking(messages))

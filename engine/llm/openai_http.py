@@ -71,8 +71,11 @@ class _Retryable(Exception):
 
 
 def normalize_base_url(url: str) -> str:
-    """"http://host:8080" -> "http://host:8080/v1"; a URL with a path is kept as given."""
+    """"http://host:8080" or "host:8080" -> "http://host:8080/v1"; a URL with a path is kept
+    as given (some servers serve the API elsewhere, e.g. /api/v1)."""
     url = url.strip().rstrip("/")
+    if "://" not in url:
+        url = "http://" + url  # "127.0.0.1:8080", as people type it
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         raise BackendError(f"not a server URL: {url!r} (expected e.g. http://127.0.0.1:8080/v1)")
