@@ -377,3 +377,15 @@ async def test_a_budget_without_a_template_says_so_once(
     assert len(server.posts(CHAT)) == 1 + 2  # the probe, then both calls through chat
     warnings = [r for r in caplog.records if "budgets are not enforced" in r.getMessage()]
     assert len(warnings) == 1
+
+
+async def test_messages_go_raw_through_the_template_when_the_server_has_no_chat(
+    server: FaultServer,
+) -> None:
+    server.plan(CHAT, Reply.error(404, "no chat here"))  # the probe's chat request
+    async with await connect(server, chat_template="chatml") as backend:
+        assert "chat" not in backend.info.capabilities
+        result = await backend.generate([ChatMessage("user", "q")], PARAMS)
+    assert result.answer == "Hello world"
+    sent = server.posts(COMPLETIONS)[-1].body["prompt"]
+    assert sent == "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"

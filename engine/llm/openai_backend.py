@@ -173,7 +173,9 @@ class OpenAIBackend:
         budget: ThinkingBudget | None = None,
     ) -> AsyncIterator[Delta | GenerationResult]:
         caps = await self.probe()
-        if isinstance(prompt, str) or (budget is not None and self.template is not None):
+        # Messages go raw (rendered here) when a budget needs it or the server has no chat.
+        raw_messages = self.template is not None and (budget is not None or not caps.chat)
+        if isinstance(prompt, str) or raw_messages:
             if not caps.completions:
                 raise BackendError(f"{self._http.base_url} does not serve raw /v1/completions; "
                                    "send chat messages instead (budget forcing needs raw "
