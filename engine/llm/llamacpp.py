@@ -21,6 +21,7 @@ import codecs
 import concurrent.futures
 import contextlib
 import ctypes
+import logging
 import queue
 import random
 import threading
@@ -398,7 +399,16 @@ class _Embedder:
         params.flash_attn_type = llm.context_params.flash_attn_type
         params.offload_kqv = llm.context_params.offload_kqv
         self._size = size
-        self._ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
+        # llama.cpp reports "model default pooling_type is [-1], but [1] was specified" as an
+        # error for every decoder model; it is the point here, so keep it off the terminal
+        llama_logger = logging.getLogger("llama-cpp-python")
+        level = llama_logger.level
+        if not config.verbose:
+            llama_logger.setLevel(logging.CRITICAL)
+        try:
+            self._ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
+        finally:
+            llama_logger.setLevel(level)
         self._batch = _internals.LlamaBatch(n_tokens=size, embd=0, n_seq_max=1, verbose=False)
 
     def embed(self, text: str) -> list[float]:
