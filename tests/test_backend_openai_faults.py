@@ -389,3 +389,17 @@ async def test_messages_go_raw_through_the_template_when_the_server_has_no_chat(
     assert result.answer == "Hello world"
     sent = server.posts(COMPLETIONS)[-1].body["prompt"]
     assert sent == "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n"
+
+
+async def test_a_server_that_ignores_stream_true_still_works(server: FaultServer) -> None:
+    whole_raw = {"choices": [{"index": 0, "text": "<think>a</think>b", "finish_reason": "stop"}],
+                 "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+    whole_chat = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "c"},
+                               "finish_reason": "length"}]}
+    async with await connect(server) as backend:
+        server.plan(COMPLETIONS, Reply(body=whole_raw, streamed=False))
+        server.plan(CHAT, Reply(body=whole_chat, streamed=False))
+        raw = await backend.generate("p", PARAMS)
+        chat = await backend.generate([ChatMessage("user", "q")], PARAMS)
+    assert (raw.thinking, raw.answer, raw.prompt_tokens) == ("a", "b", 3)
+    assert (chat.answer, chat.finish_reason) == ("c", "length")

@@ -209,6 +209,9 @@ class HttpTransport:
                             if response.status_code >= 400:
                                 await response.aread()  # the error body, to show its message
                                 self._raise_for("POST", url, response)
+                            if _is_json(response):  # the server ignored stream=true
+                                yield await self._whole_answer_as_event(response, url)
+                                return
                             async for event in self._events(response, url):
                                 got_event = True
                                 yield event
@@ -270,6 +273,16 @@ class HttpTransport:
         if got_event:
             raise StreamDropped(message)
         raise _Retryable(BackendError(message))
+
+    async def _whole_answer_as_event(self, response: httpx.Response, url: str) -> dict[str, Any]:
+        """A non-streamed answer, shaped like one streamed chunk (chat `message` as `delta`)."""
+        async with asyncio.timeout(self.timeouts.read_s):
+            payload = (await response.aread()).decode("utf-8", "replace")
+        event = self._parse_event(payload, "", url)
+        for choice in event.get("choices") or []:
+            if isinstance(choice, dict) and "message" in choice and "delta" not in choice:
+                choice["delta"] = choice.pop("message")
+        return event
 
     @staticmethod
     def _parse_event(payload: str, event_type: str, url: str) -> dict[str, Any]:
@@ -334,6 +347,10 @@ class HttpTransport:
                       f"({delay:g}s) would pass the {self.retry.max_total_s:g}s retry limit")
             return None
         return delay
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("application/json")
 
 
 def _add_note(error: BackendError, note: str) -> None:
