@@ -47,7 +47,7 @@ async def model_rows(model: str | None, base_url: str | None) -> list[Row]:
     except ImportError as exc:
         return [Row("model side", f"unavailable: {exc}", ok=False)]
     facts = list(llm_doctor.build_facts())
-    if model:
+    if model and not base_url:  # with --base-url, --model names the server's model
         facts += await llm_doctor.model_facts(model)
     if base_url:
         facts += await llm_doctor.server_facts(base_url, model=model)
