@@ -3,7 +3,11 @@ and open_backend's choice of backend and knobs. No test touches the network."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -114,8 +118,89 @@ def test_an_unreachable_hub_falls_back_to_the_cache_at_once(
 
     cache = tmp_path / "hub"
     _fake_hf_cache(cache, "acme/tiny-GGUF", {"tiny-Q8_0.gguf": tiny_gguf})
-    monkeypatch.setattr(hf_constants, "ENDPOINT", refused_url().removesuffix("/v1"))
-    found = resolve_model("acme/tiny-GGUF:Q8_0", cache_dir=cache, offline=False)
+    dead = refused_url().removesuffix("/v1")
+    found = resolve_model("acme/tiny-GGUF:Q8_0", cache_dir=cache, offline=False, endpoint=dead)
     assert found.name == "tiny-Q8_0.gguf"
     with pytest.raises(BackendError, match=r"unreachable.*not in the Hugging Face cache"):
-        resolve_model("acme/other-GGUF", cache_dir=cache, offline=False)
+        resolve_model("acme/other-GGUF", cache_dir=cache, offline=False, endpoint=dead)
+
+
+class FakeHub(ThreadingHTTPServer):
+    """The two Hub routes a download uses: the repo's file tree, and resolve (HEAD then GET)."""
+
+    def __init__(self, repo: str, files: dict[str, bytes]) -> None:
+        super().__init__(("127.0.0.1", 0), _HubHandler)
+        self.repo, self.files = repo, files
+        self.downloads: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _HubHandler(BaseHTTPRequestHandler):
+    server: FakeHub
+    COMMIT = "a" * 40
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+    def _file(self) -> tuple[str, bytes] | None:
+        prefix = f"/{self.server.repo}/resolve/main/"
+        name = self.path.split("?")[0].removeprefix(prefix)
+        if self.path.startswith(prefix) and name in self.server.files:
+            return name, self.server.files[name]
+        return None
+
+    def _head(self, status: int, length: int, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in {"Content-Length": str(length), **(extra or {})}.items():
+            self.send_header(key, value)
+        self.end_headers()
+
+    def do_HEAD(self) -> None:
+        found = self._file()
+        if found is None:
+            self._head(200 if self.path == "/" else 404, 0)
+            return
+        _, data = found
+        self._head(200, len(data), {"X-Repo-Commit": self.COMMIT,
+                                    "ETag": f'"{hashlib.sha256(data).hexdigest()}"'})
+
+    def do_GET(self) -> None:
+        if self.path.startswith(f"/api/models/{self.server.repo}/tree/main"):
+            tree = [{"type": "file", "path": name, "size": len(data),
+                     "oid": hashlib.sha1(data).hexdigest()}
+                    for name, data in self.server.files.items()]
+            body = json.dumps(tree).encode()
+            self._head(200, len(body), {"Content-Type": "application/json"})
+            self.wfile.write(body)
+            return
+        found = self._file()
+        if found is None:
+            self._head(404, 0)
+            return
+        name, data = found
+        self.server.downloads.append(name)
+        self._head(200, len(data), {"X-Repo-Commit": self.COMMIT,
+                                    "ETag": f'"{hashlib.sha256(data).hexdigest()}"'})
+        self.wfile.write(data)
+
+
+def test_a_repo_id_is_downloaded_once_into_the_cache(tiny_gguf: Path, tmp_path: Path) -> None:
+    files = {"README.md": b"# tiny", "tiny-Q8_0.gguf": tiny_gguf.read_bytes(),
+             "tiny-Q4_K_M.gguf": b"GGUF other quant"}
+    hub = FakeHub("acme/tiny-GGUF", files)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    try:
+        cache = tmp_path / "hub"
+        first = resolve_model("acme/tiny-GGUF:Q8_0", cache_dir=cache, endpoint=hub.url)
+        again = resolve_model("acme/tiny-GGUF:Q8_0", cache_dir=cache, endpoint=hub.url)
+        assert first == again and first.read_bytes() == files["tiny-Q8_0.gguf"]
+        assert cache in first.parents
+        assert hub.downloads == ["tiny-Q8_0.gguf"]  # once, and only the chosen quant
+        offline = resolve_model("acme/tiny-GGUF:Q8_0", cache_dir=cache, offline=True)
+        assert offline.read_bytes() == files["tiny-Q8_0.gguf"]
+    finally:
+        hub.shutdown()
+        hub.server_close()

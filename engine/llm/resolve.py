@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import errors as hf_errors
-from huggingface_hub import hf_hub_download, list_repo_files, snapshot_download
 
 from engine.llm.base import Backend, BackendError
 from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig
@@ -66,9 +66,10 @@ def _knobs_for(config_type: type, knobs: dict[str, Any], what: str) -> dict[str,
 
 
 def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | None = None,
-                  revision: str | None = None) -> Path:
+                  revision: str | None = None, endpoint: str | None = None) -> Path:
     """The local GGUF file `spec` names, downloading it from Hugging Face when needed. For a
-    split model, the first part (llama.cpp finds the others beside it)."""
+    split model, the first part (llama.cpp finds the others beside it). `endpoint` defaults to
+    huggingface_hub's (HF_ENDPOINT, for a mirror)."""
     path = Path(spec).expanduser()
     if path.is_file():
         return path
@@ -77,11 +78,12 @@ def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | N
         raise BackendError(f"{spec!r} is not a GGUF file here nor a Hugging Face repo id "
                            "(owner/name, optionally :QUANT such as :Q4_K_M)")
     offline = hf_constants.HF_HUB_OFFLINE if offline is None else offline
-    if not offline and (unreachable := _hub_unreachable()):
+    endpoint = endpoint or hf_constants.ENDPOINT
+    if not offline and (unreachable := _hub_unreachable(endpoint)):
         return _from_cache(repo, pattern, cache_dir, revision, reason=unreachable)
     if not offline:
         try:
-            files = list_repo_files(repo, revision=revision)
+            files = HfApi(endpoint=endpoint).list_repo_files(repo, revision=revision)
         except (hf_errors.RepositoryNotFoundError, hf_errors.GatedRepoError,
                 hf_errors.RevisionNotFoundError) as exc:
             raise BackendError(f"Hugging Face has no accessible repo {repo!r}: {exc}. Check "
@@ -90,20 +92,21 @@ def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | N
             return _from_cache(repo, pattern, cache_dir, revision, reason=str(exc))
         chosen = choose_gguf(files, pattern, repo)
         downloaded = [
-            hf_hub_download(repo, name, revision=revision, cache_dir=cache_dir)
+            hf_hub_download(repo, name, revision=revision, cache_dir=cache_dir,
+                            endpoint=endpoint)
             for name in chosen
         ]
         return Path(downloaded[0])
     return _from_cache(repo, pattern, cache_dir, revision, reason="offline mode (HF_HUB_OFFLINE)")
 
 
-def _hub_unreachable(timeout_s: float = 5.0) -> str | None:
+def _hub_unreachable(endpoint: str, timeout_s: float = 5.0) -> str | None:
     """Why the Hub cannot be reached, found in one quick request (huggingface_hub itself
     retries with backoff for half a minute before it gives up), or None when it answers."""
     try:
-        httpx.head(hf_constants.ENDPOINT, timeout=timeout_s)
+        httpx.head(endpoint, timeout=timeout_s)
     except httpx.HTTPError as exc:
-        return f"{hf_constants.ENDPOINT} unreachable: {exc or type(exc).__name__}"
+        return f"{endpoint} unreachable: {exc or type(exc).__name__}"
     return None
 
 
