@@ -403,3 +403,13 @@ async def test_a_server_that_ignores_stream_true_still_works(server: FaultServer
         chat = await backend.generate([ChatMessage("user", "q")], PARAMS)
     assert (raw.thinking, raw.answer, raw.prompt_tokens) == ("a", "b", 3)
     assert (chat.answer, chat.finish_reason) == ("c", "length")
+
+
+async def test_a_non_streamed_answer_that_never_comes_times_out(server: FaultServer) -> None:
+    never = asyncio.Event()
+    async with await connect(server, timeouts=Timeouts(read_s=0.3)) as backend:
+        server.plan("/v1/embeddings", *[Reply(body={}, hold=never)] * 3)
+        with pytest.raises(BackendError) as failure:
+            await backend.embed("text")
+    assert "timed out" in str(failure.value) and "gave up after 3 attempts" in str(failure.value)
+    assert len(server.posts("/v1/embeddings")) == 1 + 3  # the probe, then three attempts
