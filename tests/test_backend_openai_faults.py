@@ -413,3 +413,18 @@ async def test_a_non_streamed_answer_that_never_comes_times_out(server: FaultSer
             await backend.embed("text")
     assert "timed out" in str(failure.value) and "gave up after 3 attempts" in str(failure.value)
     assert len(server.posts("/v1/embeddings")) == 1 + 3  # the probe, then three attempts
+
+
+async def test_parsed_reasoning_after_a_template_opened_think_block(server: FaultServer) -> None:
+    """DeepSeek-R1 style: the template opens <think>; vLLM's reasoning parser strips the close
+    tag and sends the thinking as reasoning_content, so the content is all answer."""
+    opens = "{% for m in messages %}{{ m.content }}{% endfor %}<think>\n"
+    reasoning = json.dumps({"choices": [{"index": 0, "delta": {"reasoning_content": "r"},
+                                         "finish_reason": None}]})
+    async with await connect(server, chat_template=opens) as backend:
+        server.plan(CHAT, Reply(events=[reasoning, *Reply.stream(["ans"], chat=True).events]))
+        parsed = await backend.generate([ChatMessage("user", "q")], PARAMS)
+        server.plan(CHAT, Reply.stream(["plan", "</think>", "ans"], chat=True))
+        inline = await backend.generate([ChatMessage("user", "q")], PARAMS)
+    assert (parsed.thinking, parsed.answer) == ("r", "ans")
+    assert (inline.thinking, inline.answer) == ("plan", "ans")

@@ -408,6 +408,7 @@ class OpenAIBackend:
                 first_token_at = first_token_at or time.perf_counter()
                 if piece.channel == "thinking":  # the server parsed the thinking out
                     deltas = [Delta(piece.text, "thinking")]
+                    splitter.thinking = False  # so its content is answer, tags or not
                 else:
                     deltas = splitter.feed(piece.text)
                 for delta in deltas:
