@@ -134,3 +134,5 @@ async def test_configured_template_and_context_are_used(tiny_gguf: Path) -> None
             await backend.generate("word " * 600, _greedy())
     async with await LlamaCppBackend.open(tiny_gguf) as default:
         assert default.info.context_size == 4096  # the model's own
+    with pytest.raises(BackendError, match="chat template does not parse"):
+        await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(chat_template="{% for %}"))

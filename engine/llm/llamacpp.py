@@ -27,6 +27,7 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -200,8 +201,7 @@ class LlamaCppBackend:
         owner = _Owner(f"llama.cpp {path.name}")
         started = time.perf_counter()
         try:
-            llm, embedder = owner.call_sync(lambda: _load_checked(path, config))
-            template = _chat_template(llm, config)
+            llm, embedder, template = owner.call_sync(lambda: _load_checked(path, config))
         except BaseException:
             owner.stop()
             raise
@@ -244,9 +244,10 @@ class LlamaCppBackend:
         *,
         budget: ThinkingBudget | None = None,
     ) -> GenerationResult:
-        async for item in self.stream(prompt, params, budget=budget):
-            if isinstance(item, GenerationResult):
-                return item
+        async with aclosing(self.stream(prompt, params, budget=budget)) as items:
+            async for item in items:
+                if isinstance(item, GenerationResult):
+                    return item
         raise BackendError("generation ended without a result")
 
     async def complete_raw(self, prompt: str, params: SamplingParams
@@ -536,27 +537,31 @@ def _load(path: Path, config: LlamaCppConfig) -> llama_cpp.Llama:
             "layers (n_gpu_layers)") from exc
 
 
-def _load_checked(path: Path, config: LlamaCppConfig) -> tuple[llama_cpp.Llama, _Embedder | None]:
+def _load_checked(path: Path, config: LlamaCppConfig
+                  ) -> tuple[llama_cpp.Llama, _Embedder | None, ChatTemplate]:
     """Load, and when embeddings are on, prove that an embedding call leaves generation as it
     was: the greedy next token is the same before and after embedding."""
     llm = _load(path, config)
-    if not config.embeddings:
-        return llm, None
+    embedder: _Embedder | None = None
     try:
-        before = _greedy_token(llm)
-        embedder = _Embedder(llm, config)
-        embedder.embed("def solve(): return 42")
-        after = _greedy_token(llm)
-    except Exception as exc:
+        template = _chat_template(llm, config)
+        if config.embeddings:
+            before = _greedy_token(llm)
+            embedder = _Embedder(llm, config)
+            embedder.embed("def solve(): return 42")
+            if _greedy_token(llm) != before:
+                raise BackendError(
+                    "after an embedding call this llama.cpp build generates differently; turn "
+                    "embeddings off and report the build (doctor prints it)")
+    except BaseException as exc:
+        if embedder is not None:
+            embedder.close()
         llm.close()
-        raise BackendError(f"llama.cpp could not embed with {path.name}: {exc}; try "
-                           "embeddings off (the Lens then needs another embedding source)") from exc
-    if before != after:
-        embedder.close()
-        llm.close()
-        raise BackendError("after an embedding call this llama.cpp build generates differently; "
-                           "turn embeddings off and report the build (doctor prints it)")
-    return llm, embedder
+        if isinstance(exc, BackendError):
+            raise
+        raise BackendError(f"llama.cpp could not prepare {path.name}: {exc}; try embeddings "
+                           "off (the Lens then needs another embedding source)") from exc
+    return llm, embedder, template
 
 
 def _greedy_token(llm: llama_cpp.Llama) -> int:
