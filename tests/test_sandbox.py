@@ -120,6 +120,25 @@ async def test_livecodebench_imports_are_available(sandbox: Sandbox) -> None:
     assert result.verdict is Verdict.AC, result.tests[0]
 
 
+async def test_prelude_names_resolve_inside_functions_and_can_be_rebound(
+    sandbox: Sandbox,
+) -> None:
+    code = (
+        "input = sys.stdin.readline\n"
+        "def solve():\n    n = int(input())\n    return sum(accumulate(range(n)))\n"
+        "class Box:\n    def get(self):\n        return defaultdict(int)['x']\n"
+        "print(solve(), Box().get())"
+    )
+    result = await sandbox.run(stdin(code), [case("4\n", "10 0")])
+    assert result.verdict is Verdict.AC, result.tests[0]
+    method = functional(
+        "class Solution:\n    def f(self, xs: List[int]) -> int:\n"
+        "        return max(accumulate(xs, operator.add))",
+        "f",
+    )
+    assert (await sandbox.run(method, [fcase([[1, -2, 5]], 4)])).passed
+
+
 async def test_program_runs_as_main(sandbox: Sandbox) -> None:
     code = "def main():\n    print(input()[::-1])\nif __name__ == '__main__':\n    main()"
     result = await sandbox.run(stdin(code), [case("abc\n", "cba")])
