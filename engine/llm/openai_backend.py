@@ -258,15 +258,20 @@ class OpenAIBackend:
     @property
     def template(self) -> ChatTemplate | None:
         """The chat template rendered on the client (None: the server's own is used, through
-        /v1/chat/completions); `template_origin` says where it came from."""
-        chosen = self._template
-        if chosen is None and self._caps is None and self.config.chat_template:
-            chosen = self._template = self._choose_template(None)
+        /v1/chat/completions)."""
+        chosen = self._chosen_template()
         return chosen.template if chosen else None
 
     @property
     def template_origin(self) -> str | None:
-        return self._template.origin if self.template is not None and self._template else None
+        """"configured", "known:chatml", "server" or "guessed:chatml"; None without one."""
+        chosen = self._chosen_template()
+        return chosen.origin if chosen else None
+
+    def _chosen_template(self) -> ChosenTemplate | None:
+        if self._template is None and self._caps is None and self.config.chat_template:
+            self._template = self._choose_template(None)  # configured: usable before the probe
+        return self._template
 
     def _choose_template(self, served: str | None) -> ChosenTemplate | None:
         return choose_template(
