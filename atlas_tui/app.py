@@ -619,6 +619,17 @@ class AtlasApp(App[None]):
         self.push_screen(screen)
         return screen
 
+    # --- which actions apply where ------------------------------------------------------------
+
+    _ANYWHERE = frozenset({"help", "quit", "cycle_theme", "command_palette"})
+    _WORKBENCH = frozenset(b.action for b in keys.workbench_bindings())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Workbench actions act on the main screen only: replay is read-only, and a key
+        pressed in a dialog must not start a solve behind it."""
+        on_main = len(self.screen_stack) <= 1
+        return on_main or action not in self._WORKBENCH or action in self._ANYWHERE
+
     # --- the command palette ----------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -66,6 +66,7 @@ def diff_to_parent(state: TaskState, candidate: CandidateState) -> str:
 
 
 class CandidateTree(Vertical):
+    ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
     class Chosen(Message):
         def __init__(self, candidate_id: str | None) -> None:
             super().__init__()

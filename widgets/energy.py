@@ -24,11 +24,11 @@ def energy_table(state: TaskState, chosen_id: str | None) -> Table | Text:
     table = Table(box=None, expand=True, pad_edge=False, title=f"{lens} · lower is better",
                   title_justify="left", title_style="dim")
     table.add_column("", width=1)
-    table.add_column("candidate", no_wrap=True)
-    table.add_column("energy", justify="right")
-    table.add_column("p(pass)", justify="right")
+    table.add_column("candidate", no_wrap=True, ratio=1, overflow="ellipsis")
+    table.add_column("energy", justify="right", min_width=7, no_wrap=True)
+    table.add_column("p(pass)", justify="right", min_width=7, no_wrap=True)
     table.add_column("", width=BAR_WIDTH, no_wrap=True)
-    table.add_column("cluster", justify="right")
+    table.add_column("cl.", justify="right", width=3, no_wrap=True)
     selected = state.selected.candidate_id if state.selected else None
     for candidate in scored:
         # neutral Lens: every energy equal, every bar full (no preference shown as none)
@@ -51,6 +51,7 @@ def energy_table(state: TaskState, chosen_id: str | None) -> Table | Text:
 
 
 class EnergyRanking(Static):
+    ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self.border_title = "Lens energy"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
@@ -17,7 +19,9 @@ def problem_markdown(view: ProblemView) -> str:
     if view.starter_code.strip():
         parts += ["## Starter code", "", "```python", view.starter_code.rstrip(), "```", ""]
     limits = f"{view.limits.time_s:g} s, {view.limits.memory_mb} MB"
-    parts += [f"*{view.test_kind.value} tests · limits {limits} · {view.source.path}*", ""]
+    where = Path(view.source.path).name + ("" if view.source.row is None
+                                          else f" row {view.source.row + 1}")
+    parts += [f"*{view.test_kind.value} tests · limits {limits} · {where}*", ""]
     if view.public_tests:
         parts += ["## Public examples", ""]
         for number, test in enumerate(view.public_tests, 1):
@@ -42,6 +46,7 @@ def _fence(text: str) -> str:
 
 
 class ProblemPane(VerticalScroll):
+    ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Problem"

@@ -46,6 +46,7 @@ class QueueEntry:
 
 
 class ProblemQueue(Vertical):
+    ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
     """A filter box over a table of problems."""
 
     class Highlighted(Message):

@@ -36,6 +36,7 @@ class ReasoningView:
 
 
 class ReasoningPane(ScrollView, can_focus=True):
+    ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
     DEFAULT_CSS = """
     ReasoningPane { height: 1fr; }
     """

@@ -68,10 +68,6 @@ def status_text(state: TaskState | None, info: StatusInfo, *, now: float, frame:
 
 
 class StatusBar(Static):
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
-        self._frame = 0
-
     def show(self, state: TaskState | None, info: StatusInfo, *, now: float) -> None:
-        self._frame += 1
-        self.update(status_text(state, info, now=now, frame=self._frame))
+        # the spinner follows the clock, so a frozen clock draws the same bar every time
+        self.update(status_text(state, info, now=now, frame=int(now * 8)))

@@ -49,6 +49,7 @@ def cell_detail(test: TestState, candidate_id: str, cell: Cell | None) -> Group:
 
 
 class TestMatrix(Vertical):
+    ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
     __test__ = False
 
     def __init__(self, *, id: str | None = None) -> None:

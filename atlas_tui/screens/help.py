@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from rich.table import Table
@@ -16,14 +16,15 @@ from textual.widgets import Static
 from atlas_tui import keys
 
 
-def help_table(effective: Mapping[str, str]) -> Table:
-    table = Table(title="Keys (remap any id under [keymap] in the config file)", expand=True,
-                  title_justify="left")
+def help_table(effective: Mapping[str, str], show_key: Callable[[str], str] = str) -> Table:
+    title = Text("Keys (remap any id under [keymap] in the config file)")
+    table = Table(title=title, expand=True, title_justify="left")
     table.add_column("keys", style="bold", no_wrap=True)
     table.add_column("what it does")
     table.add_column("id", style="dim", no_wrap=True)
     for binding_id in keys.BINDING_IDS:
-        table.add_row(effective[binding_id], keys.describe(binding_id), binding_id)
+        shown = ", ".join(show_key(key.strip()) for key in effective[binding_id].split(","))
+        table.add_row(shown, keys.describe(binding_id), binding_id)
     table.add_row("ctrl+p", "Command palette: every action by name", "")
     table.add_row("tab / shift+tab", "Move between panes", "")
     return table
@@ -44,10 +45,14 @@ class HelpScreen(ModalScreen[None]):
         self._effective = effective
         self._config_file = config_file
 
+    def _show_key(self, key: str) -> str:
+        display = self.app.get_key_display(Binding(key, ""))
+        return f"{display} ({key})" if display.lower() != key.lower() else display
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Static(Text("atlas-tui workbench", style="bold"))
-            yield Static(help_table(self._effective))
+            yield Static(help_table(self._effective, self._show_key))
             yield Static(Text.assemble(
                 "\nConfig file: ", (self._config_file, "bold"),
                 "\nThemes: dark, light, high-contrast (key: theme).",
