@@ -10,7 +10,15 @@ from pathlib import Path
 import llama_cpp
 import pytest
 from backend_suite import *  # noqa: F403  (the shared backend suite runs on this backend)
-from support.tiny_gguf import CHAT_TEMPLATE, IM_END_ID, THINK_CLOSE_ID, THINK_OPEN_ID
+from support.tiny_gguf import (
+    CHAT_TEMPLATE,
+    IM_END_ID,
+    THINK_CLOSE_ID,
+    THINK_OPEN_ID,
+    TinyModelSpec,
+    n_params,
+    write_tiny_gguf,
+)
 
 from engine.llm.base import BackendError, ChatMessage, SamplingParams, ThinkingBudget
 from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig
@@ -136,3 +144,16 @@ async def test_configured_template_and_context_are_used(tiny_gguf: Path) -> None
         assert default.info.context_size == 4096  # the model's own
     with pytest.raises(BackendError, match="chat template does not parse"):
         await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(chat_template="{% for %}"))
+
+
+@pytest.mark.parametrize("weight_type", ["f16", "q8_0"])
+async def test_the_writer_makes_other_sizes_and_weight_types(tmp_path: Path,
+                                                             weight_type: str) -> None:
+    spec = TinyModelSpec(n_embd=128, n_layer=3, n_head=4, n_head_kv=1, n_ff=256,
+                         extra_vocab=100, weight_type=weight_type)  # type: ignore[arg-type]
+    path = write_tiny_gguf(tmp_path / f"{weight_type}.gguf", spec)
+    async with await LlamaCppBackend.open(path, LlamaCppConfig(n_ctx=256)) as backend:
+        assert backend.info.embedding_size == 128
+        result = await backend.generate("Hello", _greedy(4))
+        assert result.completion_tokens == 4
+    assert n_params(spec) > n_params(TinyModelSpec())

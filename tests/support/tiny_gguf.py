@@ -210,8 +210,7 @@ def _add_weight(writer: gguf.GGUFWriter, name: str, data: np.ndarray, kind: Weig
         writer.add_tensor(name, data.astype(np.float16))
     else:
         quantized = gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0)
-        writer.add_tensor(name, quantized, raw_shape=data.shape,
-                          raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        writer.add_tensor(name, quantized, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
 
 
 def main() -> None:
