@@ -26,7 +26,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +78,9 @@ class LlamaCppConfig:
     chat_template: str | None = None  # None: the GGUF's tokenizer.chat_template
     template_variables: dict[str, Any] = field(default_factory=dict)  # e.g. enable_thinking
     tags: ThinkTags = DEFAULT_TAGS
+    # llama.cpp repacks quantized weights for faster CPU kernels (AMX, AVX512). Some CPUs and
+    # VMs crash in those kernels (seen: a Xeon VM with AMX, on a Q8_0 model); False avoids them.
+    repack_weights: bool = True
     verbose: bool = False
 
 
@@ -517,24 +520,53 @@ def _load(path: Path, config: LlamaCppConfig) -> llama_cpp.Llama:
     layers = _n_gpu_layers(config)
     flash = config.flash_attn if config.flash_attn is not None else layers != 0
     try:
-        return llama_cpp.Llama(
-            str(path),
-            n_ctx=config.n_ctx,
-            n_gpu_layers=layers,
-            n_threads=config.n_threads,
-            n_threads_batch=config.n_threads_batch,
-            n_batch=config.n_batch,
-            n_ubatch=config.n_ubatch,
-            flash_attn=flash,
-            type_k=KV_CACHE_TYPES[config.cache_type_k],
-            type_v=KV_CACHE_TYPES[config.cache_type_v],
-            verbose=config.verbose,
-        )
+        with _model_params(use_extra_bufts=config.repack_weights):
+            return _construct(path, config, layers, flash)
     except (ValueError, RuntimeError) as exc:
         raise BackendError(
             f"llama.cpp could not load {path}: {exc}. Check that it is a complete GGUF file; "
             "for out-of-memory errors lower n_ctx, use cache_type_k/v=q8_0, or offload fewer "
             "layers (n_gpu_layers)") from exc
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _model_params(**fields: Any) -> Iterator[None]:
+    """Model parameters llama-cpp-python's Llama() takes no argument for (use_extra_bufts):
+    set on the defaults it starts from, for one construction."""
+    module = llama_cpp.llama_cpp
+    original = module.llama_model_default_params
+
+    def with_fields() -> Any:
+        params = original()
+        for name, value in fields.items():
+            setattr(params, name, value)
+        return params
+
+    with _PARAMS_LOCK:
+        module.llama_model_default_params = with_fields
+        try:
+            yield
+        finally:
+            module.llama_model_default_params = original
+
+
+def _construct(path: Path, config: LlamaCppConfig, layers: int, flash: bool) -> llama_cpp.Llama:
+    return llama_cpp.Llama(
+        str(path),
+        n_ctx=config.n_ctx,
+        n_gpu_layers=layers,
+        n_threads=config.n_threads,
+        n_threads_batch=config.n_threads_batch,
+        n_batch=config.n_batch,
+        n_ubatch=config.n_ubatch,
+        flash_attn=flash,
+        type_k=KV_CACHE_TYPES[config.cache_type_k],
+        type_v=KV_CACHE_TYPES[config.cache_type_v],
+        verbose=config.verbose,
+    )
 
 
 def _load_checked(path: Path, config: LlamaCppConfig
