@@ -4,7 +4,8 @@ embedding size (5120, Qwen3-14B's hidden size).
     .venv/bin/python bench/lens_bench.py                 # the figures in BENCHMARKS.md
     .venv/bin/python bench/lens_bench.py --samples 2000  # a quicker look
 
-Scoring goes through `GeometricLens.score`, the call the pipeline makes (Python lists in,
+Training is timed with each torch thread count in --threads, in the same run. Scoring goes
+through `GeometricLens.score`, the call the pipeline makes (Python lists in,
 normalization, the network, calibration, `EnergyScore`s out). Side by side in the same run:
 scoring k candidates in one call vs one call per candidate (what a pipeline scoring candidates
 as they arrive would pay). Training uses the default `TrainConfig` (256 hidden units, 30
@@ -14,9 +15,11 @@ epochs) on synthetic embeddings with a planted signal, on CUDA when torch sees a
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -25,7 +28,7 @@ from engine.lens.synthetic import planted
 from engine.lens.train import TrainConfig, train
 
 
-def _median_ms(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def _median_ms(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
@@ -41,43 +44,47 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--per-problem", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=TrainConfig().epochs)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", default="1,2", help="torch threads to train with, compared")
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(
-        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{args.threads} threads, device {device}"
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, device {device}"
     )
     data = planted(
         problems=args.samples // args.per_problem,
         per_problem=args.per_problem,
         dim=args.dim,
-        signal=1.0,
+        signal=3.0,
         seed=0,
     )
     print(f"data: {len(data)} samples x {args.dim} dims, {len(data.problems())} problems")
 
-    epochs_done: list[float] = []
-    started = time.perf_counter()
-    artifact = train(
-        data,
-        TrainConfig(epochs=args.epochs),
-        on_epoch=lambda *_: epochs_done.append(time.perf_counter()),
-    )
-    total = time.perf_counter() - started
-    per_epoch = (epochs_done[-1] - epochs_done[0]) / max(len(epochs_done) - 1, 1)
-    print(
-        f"training: {total:.1f} s for {args.epochs} epochs ({per_epoch:.2f} s/epoch, "
-        f"{artifact.net.hidden} hidden units); calibration-set AUROC "
-        f"{artifact.record.heldout.get('auroc', float('nan')):.3f}"
-    )
+    artifact = None
+    for threads in [int(t) for t in args.threads.split(",")]:
+        torch.set_num_threads(threads)
+        epochs_done: list[float] = []
+        started = time.perf_counter()
+        artifact = train(
+            data,
+            TrainConfig(epochs=args.epochs),
+            on_epoch=lambda *_, done=epochs_done: done.append(time.perf_counter()),
+        )
+        total = time.perf_counter() - started
+        per_epoch = (epochs_done[-1] - epochs_done[0]) / max(len(epochs_done) - 1, 1)
+        print(
+            f"training, {threads} thread(s): {total:.1f} s for {args.epochs} epochs "
+            f"({per_epoch:.2f} s/epoch after the first, {artifact.net.hidden} hidden units); "
+            f"calibration-set AUROC {artifact.record.heldout.get('auroc', float('nan')):.3f}"
+        )
+    assert artifact is not None
 
-    artifact.to("cpu")  # scoring runs next to the pipeline, on the CPU
+    torch.set_num_threads(1)  # scoring runs beside the model and the sandbox
+    artifact.to("cpu")
     lens = GeometricLens(artifact)
-    print(f"\n{'k':>4} {'one call (ms)':>14} {'k calls (ms)':>13} {'ratio':>6}")
+    print(f"\nscoring, 1 thread\n{'k':>4} {'one call (ms)':>14} {'k calls (ms)':>13} {'ratio':>6}")
     for k in (1, 5, 10, 20, 50):
         vectors = data.vectors[:k].tolist()
         batched = _median_ms(lambda v=vectors: lens.score(v, data.spec.model), args.repeats)

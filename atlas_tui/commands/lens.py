@@ -142,6 +142,13 @@ def export_cmd(stores: tuple[Path, ...], out: Path, model: str | None, pooling: 
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default=None, help="torch device (default: cuda when available).")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="CPU threads for torch (default: torch's choice; 1 is often faster on a "
+    "busy machine, see BENCHMARKS.md).",
+)
 @_MODEL
 @_POOLING
 def train_cmd(
@@ -153,11 +160,16 @@ def train_cmd(
     hidden: int,
     seed: int,
     device: str | None,
+    threads: int | None,
     model: str | None,
     pooling: str,
 ) -> None:
     """Train a Lens on DATA (stores or data files), keeping whole problems out for evaluation."""
     console, out_console = Console(stderr=True), Console()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     try:
         dataset = load_data(data, model, pooling)
         console.print(_counts_line(dataset))
