@@ -43,6 +43,8 @@ def test_train_then_eval_then_info(data_file: Path, tmp_path: Path) -> None:
             "32",
             "--holdout",
             "0.25",
+            "--threads",
+            "1",
         ],
     )
     assert trained.exit_code == 0, _text(trained)
