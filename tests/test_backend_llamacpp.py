@@ -80,11 +80,21 @@ async def test_budget_cap_counts_thinking_tokens_exactly(backend: LlamaCppBacken
 
 
 async def test_common_prompt_prefix_stays_in_the_kv_cache(backend: LlamaCppBackend) -> None:
+    def evaluated_prompt_tokens() -> int:  # llama.cpp's own count, since the last reset
+        ctx = backend._llm._ctx.ctx
+        count = llama_cpp.llama_perf_context(ctx).n_p_eval
+        llama_cpp.llama_perf_context_reset(ctx)
+        return int(count)
+
     await backend.generate(CHAT, _greedy(4))
+    await backend._owner.call(evaluated_prompt_tokens)
     shared = await backend.count_tokens(backend.render_chat(CHAT[:1], add_generation_prompt=False))
+    second = [CHAT[0], ChatMessage("user", "3+5? Show the steps.")]
+    total = await backend.count_tokens(backend.render_chat(second))
     before = backend.counters.prefix_tokens_reused
-    await backend.generate([CHAT[0], ChatMessage("user", "3+5?")], _greedy(4))
+    await backend.generate(second, _greedy(4))
     assert backend.counters.prefix_tokens_reused - before >= shared
+    assert await backend._owner.call(evaluated_prompt_tokens) <= total - shared + 1
 
 
 async def test_embeddings_share_the_loaded_weights_and_leave_generation_alone(
