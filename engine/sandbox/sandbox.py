@@ -50,10 +50,17 @@ class Sandbox:
         self._closed = False
 
     @classmethod
-    async def create(cls, allow_rlimits_only: bool = False, workers: int | None = None) -> Sandbox:
+    async def create(
+        cls,
+        allow_rlimits_only: bool = False,
+        workers: int | None = None,
+        *,
+        tier: IsolationTier | None = None,
+    ) -> Sandbox:
         """Probe the isolation tier (once per process) and set up the pool. Raises
-        IsolationUnavailable when only rlimits are left and the caller did not opt in."""
-        found = await asyncio.to_thread(probe)
+        IsolationUnavailable when only rlimits are left and the caller did not opt in.
+        `tier` asks for one tier exactly (tests, or a user who wants a weaker one)."""
+        found = await asyncio.to_thread(probe, tier)
         require_isolation(found, allow_rlimits_only)
         count = workers if workers is not None else available_cores()
         return cls(found, max(1, min(count, available_cores() * 4)))

@@ -164,26 +164,47 @@ class Probe:
     tried: tuple[str, ...]  # what failed before, for `atlas-tui doctor`
 
 
+def _try_bubblewrap(inner: list[str]) -> str | None:
+    """None when bubblewrap works, else why not."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap (bwrap) is not installed"
+    if _works(bubblewrap_argv(inner, as_root=os.geteuid() == 0)):
+        return None
+    return "bubblewrap is installed but could not start a sandbox"
+
+
+def _try_unshare(inner: list[str]) -> tuple[bool | None, str]:
+    """(pid namespace available, or None when unshare does not work at all; why not)."""
+    if not shutil.which("unshare"):
+        return None, "unshare is not installed"
+    pid_ns = ["unshare", "-rn", "--pid", "--fork", "--mount-proc", "--kill-child", *inner]
+    if _works(pid_ns, SANDBOX_ENV):
+        return True, ""
+    if _works(["unshare", "-rn", *inner], SANDBOX_ENV):
+        return False, ""
+    return None, "unshare -rn is not permitted (user namespaces disabled?)"
+
+
 @functools.cache
-def probe() -> Probe:
-    """The best tier that really starts the interpreter here (cached: probed once)."""
-    tried: list[str] = []
+def probe(tier: IsolationTier | None = None) -> Probe:
+    """The best tier that really starts the interpreter here, or exactly `tier` (raising
+    IsolationUnavailable when that one does not work). Cached: each is probed once."""
     inner = [sys.executable, "-I", "-B", "-c", PROBE_CODE]
-    if shutil.which("bwrap"):
-        if _works(bubblewrap_argv(inner, as_root=os.geteuid() == 0)):
+    tried: list[str] = []
+    if tier in (None, IsolationTier.BUBBLEWRAP):
+        failure = _try_bubblewrap(inner)
+        if failure is None:
             return Probe(IsolationTier.BUBBLEWRAP, True, ())
-        tried.append("bubblewrap is installed but could not start a sandbox")
-    else:
-        tried.append("bubblewrap (bwrap) is not installed")
-    if shutil.which("unshare"):
-        pid_ns = ["unshare", "-rn", "--pid", "--fork", "--mount-proc", "--kill-child", *inner]
-        if _works(pid_ns, SANDBOX_ENV):
-            return Probe(IsolationTier.UNSHARE, True, tuple(tried))
-        if _works(["unshare", "-rn", *inner], SANDBOX_ENV):
-            return Probe(IsolationTier.UNSHARE, False, tuple(tried))
-        tried.append("unshare -rn is not permitted (user namespaces disabled?)")
-    else:
-        tried.append("unshare is not installed")
+        if tier is not None:
+            raise IsolationUnavailable(failure)
+        tried.append(failure)
+    if tier in (None, IsolationTier.UNSHARE):
+        pid_namespace, failure = _try_unshare(inner)
+        if pid_namespace is not None:
+            return Probe(IsolationTier.UNSHARE, pid_namespace, tuple(tried))
+        if tier is not None:
+            raise IsolationUnavailable(failure)
+        tried.append(failure)
     return Probe(IsolationTier.RLIMITS, False, tuple(tried))
 
 
