@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from engine.llm.base import Delta, GenerationResult, SamplingParams, ThinkingBudget
+from engine.llm.base import Delta, GenerationResult, SamplingParams, ThinkingBudget, ThinkTags
 from engine.llm.budget import RawChunk, RawEnd, generate_stream
 from engine.llm.thinking import ThinkSplitter, prompt_opens_thinking
 
@@ -127,3 +127,20 @@ async def test_without_a_budget_one_plain_completion_is_made() -> None:
     assert len(raw.calls) == 1 and result.finish_reason == "length"
     assert (result.thinking, result.answer) == ("hm", "")
     assert result.prompt_tokens == len(PROMPT) and raw.counted == []
+
+
+async def test_the_tags_are_configurable() -> None:
+    tags = ThinkTags("<reasoning>", "</reasoning>")
+
+    def respond(prompt: str) -> list[str]:
+        if prompt.endswith("</reasoning>\n\n"):
+            return ["done"]
+        return ["<reasoning>", *[" r"] * 50]
+
+    raw = ReplayRaw(respond)
+    items = [i async for i in generate_stream(raw, PROMPT, SamplingParams(),
+                                              ThinkingBudget(max_tokens=5), tags)]
+    result = items[-1]
+    assert isinstance(result, GenerationResult)
+    assert result.budget.capped and result.thinking == " r" * 4 + "\n"
+    assert result.answer == "\n\ndone"
