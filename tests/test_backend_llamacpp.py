@@ -169,3 +169,21 @@ async def test_the_writer_makes_other_sizes_and_weight_types(tmp_path: Path,
         result = await backend.generate("Hello", _greedy(4))
         assert result.completion_tokens == 4
     assert n_params(spec) > n_params(TinyModelSpec())
+
+
+async def test_cancelling_the_consuming_task_stops_the_model(backend: LlamaCppBackend) -> None:
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in backend.stream(CHAT, _greedy(3000)):
+            started.set()
+
+    task = asyncio.create_task(consume())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    at_cancel = backend.counters.tokens_generated
+    await backend.count_tokens("x")  # runs after the cancelled job has ended
+    assert backend.counters.cancelled == 1
+    assert backend.counters.tokens_generated - at_cancel <= 2
