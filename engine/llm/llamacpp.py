@@ -73,7 +73,9 @@ class LlamaCppConfig:
     cache_type_k: str = "f16"
     cache_type_v: str = "f16"  # quantized V cache needs flash attention
     embeddings: bool = True
-    embedding_ctx: int = 4096  # at most this many tokens of a text are embedded
+    # At most this many tokens of a text are embedded; the embedding context decodes a text in
+    # one batch, so its memory grows with the square of this without flash attention.
+    embedding_ctx: int = 2048
     pooling: Literal["mean", "last"] = "mean"
     chat_template: str | None = None  # None: the GGUF's tokenizer.chat_template
     template_variables: dict[str, Any] = field(default_factory=dict)  # e.g. enable_thinking
