@@ -40,6 +40,9 @@ SANDBOX_ENV = {
     "LC_ALL": "C.UTF-8",
     "HOME": SANDBOX_ROOT,
     "TMPDIR": SANDBOX_ROOT,
+    # One fixed string-hash seed: a program whose output depends on set order gets the same
+    # verdict in every worker and every run (each worker forks all its tests from one
+    # interpreter, so a random seed would differ between workers, not between tests).
     "PYTHONHASHSEED": "0",
     "OPENBLAS_NUM_THREADS": "1",  # a thread pool per BLAS import would eat the memory limit
     "OMP_NUM_THREADS": "1",
@@ -120,9 +123,13 @@ def bubblewrap_argv(inner: list[str], *, as_root: bool) -> list[str]:
     return [*argv, "--", *inner]
 
 
+# -s: no user site; -P: no script dir on sys.path; -B: no .pyc writes. Not -I: the environment
+# is ours alone (cleared, then SANDBOX_ENV), and PYTHONHASHSEED=0 in it must take effect.
+INTERPRETER_FLAGS = ("-s", "-P", "-B")
+
+
 def _interpreter(script: str) -> list[str]:
-    # -I: no PYTHON* variables, no user site, no script dir on sys.path; -B: no .pyc writes.
-    return [sys.executable, "-I", "-B", script]
+    return [sys.executable, *INTERPRETER_FLAGS, script]
 
 
 def worker_command(tier: IsolationTier, *, pid_namespace: bool = True) -> WorkerCommand:
@@ -189,7 +196,7 @@ def _try_unshare(inner: list[str]) -> tuple[bool | None, str]:
 def probe(tier: IsolationTier | None = None) -> Probe:
     """The best tier that really starts the interpreter here, or exactly `tier` (raising
     IsolationUnavailable when that one does not work). Cached: each is probed once."""
-    inner = [sys.executable, "-I", "-B", "-c", PROBE_CODE]
+    inner = [sys.executable, *INTERPRETER_FLAGS, "-c", PROBE_CODE]
     tried: list[str] = []
     if tier in (None, IsolationTier.BUBBLEWRAP):
         failure = _try_bubblewrap(inner)
