@@ -359,3 +359,14 @@ async def test_string_hashing_is_the_same_in_every_worker() -> None:
             result = await box.run(program, [case("")], compare=False)
             outputs.add(result.tests[0].got)
     assert len(outputs) == 1
+
+
+async def test_multiprocessing_works(sandbox: Sandbox) -> None:
+    code = (
+        "from multiprocessing import Pool\n"
+        "if __name__ == '__main__':\n"
+        "    with Pool(2) as pool:\n"
+        "        print(sum(pool.map(abs, [-1, -2, -3])))"
+    )
+    result = await sandbox.run(stdin(code), [case("", "6")])
+    assert result.verdict is Verdict.AC, result.tests[0]

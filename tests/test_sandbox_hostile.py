@@ -176,6 +176,15 @@ async def test_writing_and_deleting_files_outside_the_work_dir(
     await assert_sandbox_healthy(sandbox)
 
 
+async def test_shared_memory_does_not_survive_a_test(sandbox: Sandbox) -> None:
+    needs_isolation(sandbox)
+    write = "open('/dev/shm/note', 'w').write('left behind')\nprint('ok')"
+    assert (await run(sandbox, write, expected="ok")).passed
+    read = "import os\nprint(os.path.exists('/dev/shm/note'))"
+    result = await run(sandbox, read, expected="False")
+    assert result.verdict is Verdict.AC, result.tests
+
+
 async def test_project_and_hidden_data_are_not_visible(sandbox: Sandbox) -> None:
     needs_isolation(sandbox)
     here = Path(__file__).resolve()

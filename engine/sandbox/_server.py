@@ -76,8 +76,15 @@ def prctl(option: int, value: int) -> None:
 
 
 class Server:
-    def __init__(self, work_root: str, own_pid_namespace: bool, shared_nproc: bool) -> None:
+    def __init__(
+        self,
+        work_root: str,
+        own_pid_namespace: bool,
+        shared_nproc: bool,
+        scratch_dirs: tuple[str, ...] = (),
+    ) -> None:
         self.work_root = work_root
+        self.scratch_dirs = scratch_dirs
         self.own_pid_namespace = own_pid_namespace
         self.shared_nproc = shared_nproc
         self.program: dict | None = None
@@ -294,17 +301,20 @@ class Server:
                 return
 
     def wipe_work_root(self) -> None:
-        for name in os.listdir(self.work_root):
-            if name == SOURCE_NAME:
-                continue
-            path = os.path.join(self.work_root, name)
-            try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, onerror=make_writable_and_retry)
-                else:
-                    os.unlink(path)
-            except FileNotFoundError:
-                pass
+        """Nothing a test wrote survives it: the work root (but the program's source) and
+        the other writable places (/dev/shm) are emptied."""
+        for root in (self.work_root, *self.scratch_dirs):
+            for name in os.listdir(root):
+                if root == self.work_root and name == SOURCE_NAME:
+                    continue
+                path = os.path.join(root, name)
+                try:
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path, onerror=make_writable_and_retry)
+                    else:
+                        os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
     # ---- the child: one test of the candidate ---------------------------------------------
     def child(
@@ -615,13 +625,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--own-pid-namespace", action="store_true")
     parser.add_argument("--shared-nproc", action="store_true")
     parser.add_argument("--drop-to-uid", type=int)
+    parser.add_argument("--scratch", action="append", default=[], help="also wiped after tests")
     args = parser.parse_args(argv)
     if args.drop_to_uid is not None:
         drop_privileges(args.drop_to_uid)
     prctl(PR_SET_DUMPABLE, 0)  # the candidate may not open our /proc/<pid>/fd (the host pipes)
     prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a test come back to us to be killed
     os.makedirs(args.work_root, exist_ok=True)
-    server = Server(args.work_root, args.own_pid_namespace, args.shared_nproc)
+    server = Server(args.work_root, args.own_pid_namespace, args.shared_nproc, tuple(args.scratch))
     server.preload()
     server.reply(
         {"ready": True, "pid": os.getpid(), "uid": os.getuid(), "python": sys.version.split()[0]}

@@ -27,6 +27,7 @@ SERVER_SOURCE = Path(__file__).with_name("_server.py")
 SANDBOX_ROOT = "/sandbox"  # the work dir inside bubblewrap
 SERVER_INSIDE = "/atlas/server.py"
 TMPFS_BYTES = 512 * 1024 * 1024  # all files a candidate writes, together
+SHM_BYTES = 64 * 1024 * 1024
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime")
 PROBE_TIMEOUT_S = 20.0
@@ -115,6 +116,8 @@ def bubblewrap_argv(inner: list[str], *, as_root: bool) -> list[str]:
         argv += ["--ro-bind", d, d]
     argv += ["--ro-bind", str(SERVER_SOURCE), SERVER_INSIDE]
     argv += ["--proc", "/proc", "--dev", "/dev"]
+    # Shared memory for multiprocessing's semaphores; wiped after every test like the work dir.
+    argv += ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
     argv += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_ROOT]
     argv += ["--symlink", SANDBOX_ROOT, "/tmp", "--symlink", SANDBOX_ROOT, "/var/tmp"]
     argv += ["--chdir", SANDBOX_ROOT, "--clearenv"]
@@ -135,7 +138,14 @@ def _interpreter(script: str) -> list[str]:
 def worker_command(tier: IsolationTier, *, pid_namespace: bool = True) -> WorkerCommand:
     if tier is IsolationTier.BUBBLEWRAP:
         as_root = os.geteuid() == 0
-        inner = [*_interpreter(SERVER_INSIDE), "--work-root", SANDBOX_ROOT, "--own-pid-namespace"]
+        inner = [
+            *_interpreter(SERVER_INSIDE),
+            "--work-root",
+            SANDBOX_ROOT,
+            "--own-pid-namespace",
+            "--scratch",
+            "/dev/shm",
+        ]
         if as_root:
             uid = FIRST_PRIVATE_UID + next(_uid_counter) % PRIVATE_UIDS
             inner += ["--drop-to-uid", str(uid)]
