@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -340,14 +343,42 @@ async def test_runs_in_parallel_share_the_pool(sandbox: Sandbox) -> None:
 
 
 async def test_cancelling_a_run_kills_it_and_the_sandbox_goes_on(sandbox: Sandbox) -> None:
-    marker = "import time\nprint('started', flush=True)\ntime.sleep(60)"
-    task = asyncio.create_task(sandbox.run(stdin(marker), [case("", "")]))
-    await asyncio.sleep(1.0)
+    token = f"atlas-cancel-{uuid.uuid4().hex}"
+    code = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', {token!r}])\n"
+        "time.sleep(120)"
+    )
+    task = asyncio.create_task(sandbox.run(stdin(code), [case("", "")]))
+    for _ in range(100):  # until the candidate's child is running
+        await asyncio.sleep(0.1)
+        if processes_with(token):
+            break
+    assert processes_with(token), "the candidate never started"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    for _ in range(50):  # SIGKILL is asynchronous: give the kernel a moment
+        if not processes_with(token):
+            break
+        await asyncio.sleep(0.1)
+    assert processes_with(token) == []
     result = await sandbox.run(stdin("print(1)"), [case("", "1")])
     assert result.passed
+
+
+def processes_with(token: str) -> list[int]:
+    """Live (not zombie) host processes whose command line holds `token`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if token.encode() in cmdline and int(entry) != os.getpid():
+                found.append(int(entry))
+    return found
 
 
 async def test_string_hashing_is_the_same_in_every_worker() -> None:

@@ -31,8 +31,12 @@ SHM_BYTES = 64 * 1024 * 1024
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime")
 PROBE_TIMEOUT_S = 20.0
-FIRST_PRIVATE_UID = 61000  # workers started as root each run as their own uid from here
-PRIVATE_UIDS = 1000
+# Workers started as root each run as an unprivileged uid of their own, so one worker's fork
+# bomb cannot use up another's process limit (RLIMIT_NPROC counts per uid). Each host process
+# draws from its own block, so parallel programs (two test runs, a benchmark) do not share.
+FIRST_PRIVATE_UID = 100_000
+UIDS_PER_PROCESS = 64
+PROCESS_BLOCKS = 100_000
 
 # What the candidate's environment holds: nothing of the caller's.
 SANDBOX_ENV = {
@@ -135,6 +139,11 @@ def _interpreter(script: str) -> list[str]:
     return [sys.executable, *INTERPRETER_FLAGS, script]
 
 
+def private_uid() -> int:
+    block = os.getpid() % PROCESS_BLOCKS
+    return FIRST_PRIVATE_UID + block * UIDS_PER_PROCESS + next(_uid_counter) % UIDS_PER_PROCESS
+
+
 def worker_command(tier: IsolationTier, *, pid_namespace: bool = True) -> WorkerCommand:
     if tier is IsolationTier.BUBBLEWRAP:
         as_root = os.geteuid() == 0
@@ -147,7 +156,7 @@ def worker_command(tier: IsolationTier, *, pid_namespace: bool = True) -> Worker
             "/dev/shm",
         ]
         if as_root:
-            uid = FIRST_PRIVATE_UID + next(_uid_counter) % PRIVATE_UIDS
+            uid = private_uid()
             inner += ["--drop-to-uid", str(uid)]
         return WorkerCommand(bubblewrap_argv(inner, as_root=as_root), {})
     work_root = tempfile.mkdtemp(prefix="atlas-sandbox-")
