@@ -15,6 +15,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from engine.state import CandidateState, TaskState
+from widgets.text import printable
 
 _GENERATING = frozenset({"probe", "implement", "diversity", "repair"})
 
@@ -162,10 +163,10 @@ class CandidateTree(Vertical):
 
     def _show_code(self, candidate: CandidateState) -> None:
         assert self._state is not None
-        code = Syntax(candidate.code or "# (no code)", "python", line_numbers=True,
+        code = Syntax(printable(candidate.code) or "# (no code)", "python", line_numbers=True,
                       theme=self.code_theme)
         self.query_one("#candidate-code", Static).update(code)
-        diff = diff_to_parent(self._state, candidate)
+        diff = printable(diff_to_parent(self._state, candidate))
         diff_view = (
             Syntax(diff, "diff", theme=self.code_theme)
             if diff

@@ -10,11 +10,14 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from widgets.text import printable
 
 _STYLES = {
     "title": Style(bold=True, reverse=True),
@@ -103,7 +106,7 @@ class ReasoningPane(ScrollView, can_focus=True):
         if not text:
             return
         width = self._width()
-        pieces = text.split("\n")
+        pieces = printable(text).split("\n")
         index = self._open.get(channel)
         if index is not None and index == len(self._lines) - 1:
             # continue the channel's open line: re-wrap just that line plus the new piece
@@ -152,4 +155,4 @@ class ReasoningPane(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         key, text = self._lines[index]
         style = base + _STYLES[key]
-        return Strip([Segment(text[:width].ljust(width), style)], width)
+        return Strip([Segment(set_cell_size(text, width), style)], width)

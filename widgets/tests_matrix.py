@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from engine.state import Cell, TaskState, TestState
+from widgets.text import printable
 
 VERDICT_STYLES = {"AC": "green", "WA": "red", "TLE": "yellow", "MLE": "yellow", "RE": "red",
                   "CE": "magenta", "OLE": "yellow"}
@@ -27,6 +28,7 @@ def verdict_text(cell: Cell | None) -> Text:
 def _clip(text: str | None) -> str:
     if text is None:
         return "(none: differential input)"
+    text = printable(text)
     return text if len(text) <= _PREVIEW else text[:_PREVIEW] + f"… (+{len(text) - _PREVIEW})"
 
 

@@ -1,0 +1,98 @@
+"""The real program in a real terminal: `atlas-tui examples/ --model tiny.gguf` inside tmux,
+driven with send-keys and read with capture-pane. The tiny random-weights model answers noise,
+so the solve ends without an answer; what is checked is that a person can do it all by keys
+and read every step on the screen, and that the app quits cleanly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (scripts/setup.sh)"),
+]
+
+
+class Tmux:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        """One key group at a time, as a person types: each lands before the next."""
+        for key in keys:
+            self.run("send-keys", "-t", self.name, key)
+            time.sleep(0.3)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name)
+
+    def wait_for(self, check: Callable[[str], bool], what: str, *, tries: int = 300) -> str:
+        """Poll the screen (bounded tries, not a timed assertion)."""
+        for _ in range(tries):
+            text = self.screen()
+            if check(text):
+                return text
+            time.sleep(0.5)
+        raise AssertionError(f"the screen never showed {what}:\n{self.screen()}")
+
+
+@pytest.fixture
+def tmux_app(tmp_path: Path, tiny_gguf: Path) -> Iterator[tuple[Tmux, Path]]:
+    folder = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", folder)
+    marker = tmp_path / "exit-code"
+    atlas = Path(sys.executable).with_name("atlas-tui")
+    command = (f"{atlas} {folder} --model {tiny_gguf} --condition A "
+               f"--store {tmp_path / 'store.sqlite'}; echo $? > {marker}; sleep 60")
+    env = {**os.environ, "ATLAS_CONFIG": str(tmp_path / "none.toml"), "TERM": "xterm-256color"}
+    env.pop("ATLAS_MODEL", None)
+    session = Tmux(f"atlas-test-{uuid.uuid4().hex[:8]}")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session.name, "-x", "150", "-y", "45",
+                    command], check=True, env=env)
+    try:
+        yield session, marker
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session.name], capture_output=True)
+
+
+def test_solve_an_example_by_keys_in_a_real_terminal(tmux_app: tuple[Tmux, Path]) -> None:
+    tmux, marker = tmux_app
+    screen = tmux.wait_for(lambda s: "sum-of-two" in s and "Quit" in s, "the queue and footer")
+    assert "balanced-bracket" in screen and "max-subarray" in screen and "Solve" in screen
+
+    tmux.keys("/", "sum-of", "Enter")  # filter the queue down to one problem
+    screen = tmux.wait_for(lambda s: "Sum of two integers" in s and "max-subarray" not in s,
+                           "the filtered queue and the statement")
+    assert "Print a + b." in screen
+
+    tmux.keys("s")
+    screen = tmux.wait_for(lambda s: "probe ·" in s, "the probe's reasoning streaming")
+    final = tmux.wait_for(lambda s: any(f"{glyph}   sum-of-two" in s for glyph in "✘✔∅!✓"),
+                          "the solve finished on the queue row")
+    assert "cond A" in final and "tiny.gguf (llama.cpp)" in final
+    assert "sandbox bubblewrap" in final or "sandbox unshare" in final
+    assert "tok/s" in final and "e1" in final and "e2" in final  # status bar, test matrix
+    assert "no_answer" in final or "submitted" in final  # noise from random weights
+
+    tmux.keys("?")
+    tmux.wait_for(lambda s: "what it does" in s and "step_mode" in s, "the help screen")
+    tmux.keys("Escape", "q")
+    for _ in range(60):
+        if marker.exists():
+            break
+        time.sleep(0.5)
+    assert marker.read_text().strip() == "0"  # quit cleanly, exit status 0
