@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from engine.problems.model import TestCase, TestKind
-from engine.sandbox import Program, Sandbox, SandboxLimits, Verdict, outputs_match
+from engine.sandbox import (
+    IsolationTier,
+    Program,
+    Sandbox,
+    SandboxLimits,
+    Verdict,
+    outputs_match,
+)
 from engine.sandbox.compare import compare_outputs, values_match
 
 pytestmark = pytest.mark.timeout(120)
@@ -401,3 +408,25 @@ async def test_multiprocessing_works(sandbox: Sandbox) -> None:
     )
     result = await sandbox.run(stdin(code), [case("", "6")])
     assert result.verdict is Verdict.AC, result.tests[0]
+
+
+THREADS = (
+    "import threading, time\n"
+    "threads = [threading.Thread(target=time.sleep, args=(0.3,)) for _ in range(30)]\n"
+    "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()\nprint('done')"
+)
+
+
+async def test_many_threads_fit_the_default_limits(sandbox: Sandbox) -> None:
+    # glibc's per-thread malloc arenas would eat the address-space limit without
+    # MALLOC_ARENA_MAX: 30 threads must not be an MLE or a failed thread start.
+    result = await sandbox.run(stdin(THREADS), [case("", "done")])
+    assert result.verdict is Verdict.AC, result.tests[0]
+
+
+async def test_process_limit_counts_threads(sandbox: Sandbox) -> None:
+    if os.geteuid() == 0 and sandbox.tier is not IsolationTier.BUBBLEWRAP:
+        pytest.skip("the kernel exempts root from RLIMIT_NPROC; only bubblewrap drops root")
+    limits = SandboxLimits(processes=8)
+    result = await sandbox.run(stdin(THREADS), [case("", "done")], limits)
+    assert result.verdict is Verdict.RE and "can't start new thread" in result.detail

@@ -49,6 +49,9 @@ SANDBOX_ENV = {
     # verdict in every worker and every run (each worker forks all its tests from one
     # interpreter, so a random seed would differ between workers, not between tests).
     "PYTHONHASHSEED": "0",
+    # glibc reserves a 64 MB malloc arena per thread, which counts against the address-space
+    # limit: twenty threads would exhaust 1 GB without using any of it.
+    "MALLOC_ARENA_MAX": "2",
     "OPENBLAS_NUM_THREADS": "1",  # a thread pool per BLAS import would eat the memory limit
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
