@@ -80,12 +80,29 @@ async def test_mbpp_plus_expected_outputs_come_from_running_the_reference(
            "base_input": [[2], [4]], "plus_input": [[0], [8]], "atol": 0}
     (tmp_path / "plus.jsonl").write_text(json.dumps(row) + "\n")
     [problem] = load(tmp_path).problems
-    right = await grade(problem, "def inverse(x):\n    return 1.0 / x\n", sandbox)
-    # The reference raises on 0: that input is no test at all, and the result says so.
+    right = await grade(problem, "def inverse(x):\n    return 1.0 / x + 1e-9\n", sandbox)
+    # The reference raises on 0: that input is no test at all, and the result says so. Floats
+    # compare within 1e-6 (EvalPlus's default for float answers).
     assert right.accepted and right.total == 3
     assert right.extra == {"dropped_reference_failures": 1}
     wrong = await grade(problem, "def inverse(x):\n    return 2 / x\n", sandbox)
     assert wrong.verdict is Verdict.WA and wrong.passed == 0
+    assert "returned 1.0" in wrong.tests[0].detail + wrong.tests[0].stderr_tail
+
+
+async def test_mbpp_plus_compares_python_values(sandbox: Sandbox, tmp_path: Path) -> None:
+    row = {"task_id": "Mbpp/901", "prompt": "Write evens(xs).", "entry_point": "evens",
+           "canonical_solution": "def evens(xs):\n    return {x for x in xs if x % 2 == 0}\n",
+           "base_input": [[[1, 2, 3, 4]]], "plus_input": [[[]]], "atol": 0}
+    (tmp_path / "plus.jsonl").write_text(json.dumps(row) + "\n")
+    [problem] = load(tmp_path).problems
+    # A set answer: JSON could not hold it; Python equality can.
+    same = await grade(problem, "def evens(xs):\n    return set(x for x in xs if not x & 1)\n",
+                       sandbox)
+    assert same.accepted and same.total == 2
+    as_list = await grade(problem, "def evens(xs):\n    return [x for x in xs if x % 2 == 0]\n",
+                          sandbox)
+    assert as_list.verdict is Verdict.WA
 
 
 async def test_fixture_references_are_accepted(sandbox: Sandbox) -> None:

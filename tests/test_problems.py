@@ -165,15 +165,21 @@ def test_mbpp_sanitized_imports_become_setup(tmp_path: Path) -> None:
     assert problem.test_setup == "import math" and problem.func_name == "f"
 
 
-def test_mbpp_plus_expected_outputs_come_from_the_reference(tmp_path: Path) -> None:
-    row = {"task_id": "Mbpp/2", "prompt": '"""\nWrite f.\n"""\n', "entry_point": "f",
-           "canonical_solution": "def f(a, b):\n    return a + b\n",
-           "base_input": [[1, 2], [3, 4]], "plus_input": [[[1], [2]]], "atol": 0}
+def test_mbpp_plus_inputs_wait_for_the_reference_and_keep_evalplus_types(
+    tmp_path: Path,
+) -> None:
+    row = {"task_id": "Mbpp/106", "prompt": '"""\nWrite add_lists.\n"""\n',
+           "entry_point": "add_lists",
+           "canonical_solution": "def add_lists(a, b):\n    return b + tuple(a)\n",
+           "base_input": [[[5, 6], [9, 10]]], "plus_input": [[[], [1]]], "atol": 0,
+           "assertion": "\nassert add_lists([5, 6], (9, 10)) == (9, 10, 5, 6)\n"}
     problem = only(load(write_jsonl(tmp_path / "p.jsonl", [row])))
-    assert problem.test_kind is TestKind.FUNCTIONAL and problem.func_name == "f"
-    tests = problem.public_tests + problem.hidden_tests
-    assert [t.input for t in tests] == ["1\n2", "3\n4", "[1]\n[2]"]
-    assert all(t.origin == "reference" and t.expected == "" for t in tests)
+    assert problem.test_kind is TestKind.ASSERT and problem.func_name == "add_lists"
+    assert [t.input for t in problem.public_tests] == [
+        "assert add_lists([5, 6], (9, 10)) == (9, 10, 5, 6)"]
+    # EvalPlus passes the second argument of task 106 as a tuple; JSON could not say so.
+    assert [t.input for t in problem.hidden_tests] == ["[[5, 6], (9, 10)]", "[[], (1,)]"]
+    assert all(t.origin == "reference" and t.expected == "" for t in problem.hidden_tests)
     assert problem.references == (row["canonical_solution"],) and problem.atol is None
 
 

@@ -1,10 +1,13 @@
-"""Expected outputs computed by running a problem's reference solution (MBPP+).
+"""Expected values computed by running a problem's reference solution (MBPP+).
 
-MBPP+ ships inputs only; its expected outputs are what the reference returns. Loading stays
-pure and fast, so the loader marks such tests (origin "reference", expected "") and this module
-fills them in just before grading: the reference runs once in the sandbox, unjudged, and its
-return values are cached per problem for the rest of the process. A test the reference itself
-cannot pass (it raises or times out) is dropped and counted in the result's `extra`.
+MBPP+ ships inputs only. The loader marks such tests (origin "reference", the call's arguments
+as a Python literal, no expected value) and this module fills them in just before grading: the
+reference runs once per problem in the sandbox, each test printing the `repr` of its return
+value behind a marker, and the results are cached for the rest of the process. Each test then
+becomes an assert that compares the candidate's return value with that literal as EvalPlus
+does: equal, or within `atol` for floats (1e-6 when the expected value is floats and the
+dataset says 0), with EvalPlus's special oracles. A test the reference itself fails on (it
+raises, times out, or returns something with no literal form) is dropped and counted.
 """
 
 from __future__ import annotations
@@ -13,12 +16,48 @@ import dataclasses
 import hashlib
 
 from engine.grading.runner import TestRunner
-from engine.problems.mbpp import NEEDS_REFERENCE
-from engine.problems.model import Problem, TestCase
+from engine.problems.mbpp_plus import NEEDS_REFERENCE
+from engine.problems.model import Problem, TestCase, TestKind
 from engine.sandbox.types import Program, SandboxLimits, Verdict
 
-# (problem id, source, reference hash) -> expected output per test (None: reference failed)
+_MARK = "\x1eatlas-expected:"
+
+# (problem id, source, reference hash) -> repr of the reference's value per test (None: failed)
 _CACHE: dict[tuple[str, str, str], tuple[str | None, ...]] = {}
+
+# Defined before every check; names start with _atlas so a candidate's own names survive.
+CHECK_HELPERS = '''
+from math import inf, nan
+
+
+def _atlas_floats(x):
+    if isinstance(x, float):
+        return True
+    return isinstance(x, (list, tuple)) and all(isinstance(i, float) for i in x)
+
+
+def _atlas_close(out, exp, atol):
+    if isinstance(exp, (list, tuple)) and isinstance(out, (list, tuple)):
+        return len(out) == len(exp) and all(_atlas_close(o, e, atol) for o, e in zip(out, exp))
+    try:
+        if out != out and exp != exp:  # both NaN
+            return True
+        return abs(out - exp) <= atol + 1e-7 * abs(exp)
+    except TypeError:
+        return False
+
+
+def _atlas_plus_ok(out, exp, atol, oracle):
+    if oracle == "always" or (oracle == "or_zero" and out == 0):
+        return True
+    if oracle == "not_none":
+        out = out is not None
+    if out == exp:
+        return True
+    if atol == 0 and _atlas_floats(exp):
+        atol = 1e-6
+    return atol != 0 and _atlas_close(out, exp, atol)
+'''
 
 
 def needs_reference(problem: Problem) -> bool:
@@ -31,30 +70,70 @@ def needs_reference(problem: Problem) -> bool:
 async def with_reference_outputs(
     problem: Problem, sandbox: TestRunner, limits: SandboxLimits | None = None
 ) -> tuple[Problem, int]:
-    """The problem with every reference-marked test's expected output filled in, and how many
-    tests were dropped because the reference failed on them."""
+    """The problem with every reference-marked test turned into a complete assert test, and
+    how many tests were dropped because the reference failed on them."""
     if not needs_reference(problem):
         return problem, 0
-    if not problem.references:
-        raise ValueError(f"{problem.id}: tests need a reference solution and there is none")
+    if not problem.references or not problem.func_name:
+        raise ValueError(f"{problem.id}: tests need a reference solution and a function name")
+    pending = [t for t in problem.hidden_tests if t.origin == NEEDS_REFERENCE]
+    values = await _reference_values(problem, pending, sandbox, limits)
+    oracle = str(problem.metadata.get("oracle", "equal"))
+    hidden: list[TestCase] = []
+    values_of = dict(zip(pending, values, strict=True))
+    for test in problem.hidden_tests:
+        if test.origin != NEEDS_REFERENCE:
+            hidden.append(test)
+        elif (value := values_of[test]) is not None:
+            hidden.append(TestCase(_check_code(problem, test.input, value, oracle), value,
+                                   TestKind.ASSERT, origin=NEEDS_REFERENCE))
+    dropped = len(problem.hidden_tests) - len(hidden)
+    return dataclasses.replace(problem, hidden_tests=tuple(hidden)), dropped
+
+
+async def _reference_values(
+    problem: Problem, tests: list[TestCase], sandbox: TestRunner, limits: SandboxLimits | None
+) -> tuple[str | None, ...]:
     reference = problem.references[0]
-    tests = problem.public_tests + problem.hidden_tests
     key = (problem.id, f"{problem.source.path}:{problem.source.row}",
            hashlib.sha256(reference.encode()).hexdigest())
     if key not in _CACHE:
-        program = Program(code=reference, kind=problem.test_kind, func_name=problem.func_name,
-                          test_setup=problem.test_setup, atol=problem.atol)
-        run = await sandbox.run(program, tests, limits, compare=False)
+        not_none = problem.metadata.get("oracle") == "not_none"
+        capture = [
+            TestCase(
+                f"_atlas_value = {problem.func_name}(*{t.input})\n"
+                + ("_atlas_value = _atlas_value is not None\n" if not_none else "")
+                + f"print({_MARK!r} + repr(_atlas_value), flush=True)\n",
+                "", TestKind.ASSERT)
+            for t in tests
+        ]
+        program = Program(code=reference, kind=TestKind.ASSERT, func_name=problem.func_name)
+        run = await sandbox.run(program, capture, limits, compare=False)
+        results = {r.index: r for r in run.tests}
         _CACHE[key] = tuple(
-            r.got if r.verdict is Verdict.AC else None for r in run.tests
-        ) + (None,) * (len(tests) - len(run.tests))
-    outputs = _CACHE[key]
-    n_public = len(problem.public_tests)
-    filled: list[TestCase | None] = [
-        dataclasses.replace(t, expected=out) if out is not None else None
-        for t, out in zip(tests, outputs, strict=True)
-    ]
-    public = tuple(t for t in filled[:n_public] if t is not None)
-    hidden = tuple(t for t in filled[n_public:] if t is not None)
-    dropped = len(tests) - len(public) - len(hidden)
-    return dataclasses.replace(problem, public_tests=public, hidden_tests=hidden), dropped
+            _value(results[i].got) if i in results and results[i].verdict is Verdict.AC else None
+            for i in range(len(tests))
+        )
+    return _CACHE[key]
+
+
+def _value(stdout: str) -> str | None:
+    """The printed literal, if it is one (a repr like `<re.Match ...>` is not comparable)."""
+    if _MARK not in stdout:
+        return None
+    text = stdout.rsplit(_MARK, 1)[1].rstrip("\n")
+    try:
+        compile(text, "<expected>", "eval")  # compiled only, never run here
+    except (SyntaxError, ValueError):
+        return None
+    return text
+
+
+def _check_code(problem: Problem, args: str, expected: str, oracle: str) -> str:
+    atol = problem.atol or 0
+    return (
+        f"{CHECK_HELPERS}\n"
+        f"_atlas_out = {problem.func_name}(*{args})\n"
+        f"assert _atlas_plus_ok(_atlas_out, {expected}, {atol!r}, {oracle!r}), "
+        f"'returned %.200r' % (_atlas_out,)\n"
+    )

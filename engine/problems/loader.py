@@ -11,7 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.problems import apps, codecontests, humaneval, livecodebench, markdown, mbpp
+from engine.problems import (
+    apps,
+    codecontests,
+    humaneval,
+    livecodebench,
+    markdown,
+    mbpp,
+    mbpp_plus,
+)
 from engine.problems.fields import RowError
 from engine.problems.model import LoadError, LoadResult, Problem, Source
 from engine.problems.rows import FileError, iter_rows, read_text
@@ -26,7 +34,7 @@ RowParser = Callable[[dict[str, Any], Source], Problem]
 # before the ones whose keys they share (MBPP+ has HumanEval's `prompt` and `entry_point`).
 FORMATS: list[tuple[str, Callable[[dict[str, Any]], bool], RowParser]] = [
     ("livecodebench", livecodebench.looks_like, livecodebench.parse),
-    ("mbpp+", mbpp.looks_like_plus, mbpp.parse_plus),
+    ("mbpp+", mbpp_plus.looks_like, mbpp_plus.parse),
     ("humaneval", humaneval.looks_like, humaneval.parse),
     ("apps-mapcoder", apps.looks_like_mapcoder, apps.parse_mapcoder),
     ("mbpp", mbpp.looks_like_original, mbpp.parse_original),
