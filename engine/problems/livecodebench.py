@@ -31,8 +31,10 @@ def parse(row: dict[str, Any], source: Source) -> Problem:
     question_id = req_str(row, "question_id")
     platform = opt_str(row, "platform")
     metadata = _metadata(row.get("metadata"))
-    public = _tests(decode_tests(row.get("public_test_cases", "[]"), "public_test_cases"))
-    private = _tests(decode_tests(row.get("private_test_cases", "[]"), "private_test_cases"))
+    public = _tests(decode_tests(row.get("public_test_cases", "[]"), "public_test_cases"),
+                    "statement")
+    private = _tests(decode_tests(row.get("private_test_cases", "[]"), "private_test_cases"),
+                     "dataset")
     func_name = metadata.get("func_name") or None
     functional = platform == "leetcode" or any(
         t.kind is TestKind.FUNCTIONAL for t in public + private
@@ -130,12 +132,13 @@ def _metadata(field: object) -> dict[str, Any]:
     raise RowError("field 'metadata' should be a JSON object")
 
 
-def _tests(raw: list[dict[str, Any]]) -> tuple[TestCase, ...]:
+def _tests(raw: list[dict[str, Any]], origin: str) -> tuple[TestCase, ...]:
     return tuple(
         TestCase(
             input=t["input"],
             expected=t["output"],
             kind=TestKind.FUNCTIONAL if t.get("testtype") == "functional" else TestKind.STDIN,
+            origin=origin,
         )
         for t in raw
     )
