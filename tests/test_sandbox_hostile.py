@@ -331,3 +331,26 @@ async def test_huge_file_is_ole(sandbox: Sandbox) -> None:
     result = await run(sandbox, code, limits=SandboxLimits(file_size_bytes=1 << 20))
     assert result.verdict is Verdict.OLE
     await assert_sandbox_healthy(sandbox)
+
+
+async def test_stopping_the_server_is_a_hang_the_host_ends(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.sandbox.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "ANSWER_GRACE_S", 2.0)
+    code = "import os, signal, time\nos.kill(os.getppid(), signal.SIGSTOP)\ntime.sleep(60)"
+    result = await run(sandbox, code, limits=SandboxLimits(wall_s=1.0))
+    assert result.verdict is Verdict.RE and "stopped answering" in result.detail
+    await assert_sandbox_healthy(sandbox)
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["x = " + "-" * 200_000 + "1", "print('a')\x00", "x = " + "(" * 5000 + ")" * 5000],
+    ids=["deep-unary", "nul-byte", "deep-parens"],
+)
+async def test_pathological_source_is_ce(sandbox: Sandbox, code: str) -> None:
+    result = await run(sandbox, code)
+    assert result.verdict is Verdict.CE, result.detail
+    await assert_sandbox_healthy(sandbox)

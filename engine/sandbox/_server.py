@@ -144,7 +144,8 @@ class Server:
             f.write(code)
         try:
             self.code_obj = compile(code, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in the source
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+            # ValueError: NUL bytes; RecursionError/MemoryError: absurdly nested source.
             return {"ce": "".join(traceback.format_exception_only(type(exc), exc)).strip()}
         if request.get("test_setup"):
             try:

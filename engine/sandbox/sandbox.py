@@ -194,11 +194,17 @@ class Sandbox:
         )
 
     async def _load(self, worker: Worker, program: Program) -> dict:
+        """Send the program; a worker that dies on it is replaced once, and a program that
+        kills a fresh worker too is reported as not compiling (nothing of it ran)."""
         try:
             return await worker.load(program)
         except WorkerDied:
             await worker.restart()
+        try:
             return await worker.load(program)
+        except WorkerDied as exc:
+            await worker.restart()
+            return {"ce": f"compiling the program killed the sandbox worker twice ({exc})"}
 
     def _compile_error(
         self, program: Program, tests: Sequence[TestCase], message: str
