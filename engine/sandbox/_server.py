@@ -163,9 +163,8 @@ class Server:
         run_dir = os.path.join(self.work_root, "run")
         os.mkdir(run_dir)
         input_path = os.path.join(self.work_root, ".stdin")
-        data = test_input.encode("utf-8", "surrogateescape")
         with open(input_path, "wb") as f:
-            f.write(data)
+            f.write(encode(test_input))
 
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -187,16 +186,15 @@ class Server:
         os.close(out_w)
         os.close(err_w)
         os.close(res_w)
-        outcome = self.watch(pid, started, limits, out_r, err_r, res_r)
+        header, payloads = self.watch(pid, started, limits, out_r, err_r, res_r)
         self.wipe_work_root()
-        header = outcome.pop("header")
-        payloads = outcome.pop("payloads")
         return header, payloads
 
     def watch(
         self, pid: int, started: float, limits: dict, out_r: int, err_r: int, res_r: int
-    ) -> dict:
-        """Collect output until the child exits, the wall clock runs out or output overflows."""
+    ) -> tuple[dict, tuple[bytes, ...]]:
+        """Collect output until the child exits, the wall clock runs out or output overflows;
+        the header and the payloads (stdout, stderr tail, harness report) of the reply."""
         cap = int(limits["output_bytes"])
         deadline = started + float(limits["wall_s"])
         stdout = bytearray()
@@ -279,7 +277,7 @@ class Server:
             "stderr_len": len(stderr),
             "report_len": len(report),
         }
-        return {"header": header, "payloads": (bytes(stdout), bytes(stderr), bytes(report))}
+        return header, (bytes(stdout), bytes(stderr), bytes(report))
 
     # ---- cleaning up ----------------------------------------------------------------------
     def kill_leftovers(self, pid: int) -> None:
@@ -354,6 +352,15 @@ class Server:
 
 
 # ---- harnesses (run in the child) -----------------------------------------------------------
+
+
+def encode(text: str) -> bytes:
+    """UTF-8, giving back the original bytes of surrogate-escaped text; any other lone
+    surrogate is written as is rather than refused."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def fresh_main(builtins_namespace: dict | None) -> dict:
