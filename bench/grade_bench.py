@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gzip
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -29,6 +31,7 @@ from engine.problems.model import Problem, TestCase, TestKind
 from engine.sandbox import Program, Sandbox, SandboxLimits
 from engine.sandbox._server import PRELUDE_RECURSION_LIMIT, PRELUDE_SOURCE
 from engine.sandbox.compare import compare_outputs, compare_values
+from engine.sandbox.tiers import INTERPRETER_FLAGS, bubblewrap_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -92,12 +95,20 @@ def naive_script(problem: Problem, code: str) -> str:
     )
 
 
-async def naive_test(script: Path, test: TestCase, kind: TestKind, timeout: float) -> str:
+def naive_argv(script: Path, isolated: bool) -> list[str]:
+    """A fresh interpreter; with `isolated`, inside a fresh bubblewrap sandbox as well."""
+    if not isolated:
+        return [sys.executable, "-I", "-B", str(script)]
+    inside = "/atlas/solution.py"
+    inner = [sys.executable, *INTERPRETER_FLAGS, inside]
+    return bubblewrap_argv(inner, as_root=os.geteuid() == 0, extra_ro_binds=[(str(script), inside)])
+
+
+async def naive_test(
+    script: Path, test: TestCase, kind: TestKind, timeout: float, isolated: bool = False
+) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-I",
-        "-B",
-        str(script),
+        *naive_argv(script, isolated),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
@@ -107,7 +118,8 @@ async def naive_test(script: Path, test: TestCase, kind: TestKind, timeout: floa
     try:
         stdout, _ = await asyncio.wait_for(process.communicate(test.input.encode()), timeout)
     except TimeoutError:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the program and anything it started
         await process.wait()
         return "TLE"
     if process.returncode != 0:
@@ -122,7 +134,7 @@ async def naive_test(script: Path, test: TestCase, kind: TestKind, timeout: floa
 
 
 async def grade_naive(
-    jobs: list[tuple[Problem, str]], workers: int, timeout: float
+    jobs: list[tuple[Problem, str]], workers: int, timeout: float, isolated: bool = False
 ) -> dict[str, str]:
     slots = asyncio.Semaphore(workers)
     with tempfile.TemporaryDirectory(prefix="naive-grader-") as tmp:
@@ -134,7 +146,7 @@ async def grade_naive(
             script.write_text(naive_script(problem, code), encoding="utf-8")
             for test in problem.public_tests:
                 async with slots:
-                    verdict = await naive_test(script, test, problem.test_kind, timeout)
+                    verdict = await naive_test(script, test, problem.test_kind, timeout, isolated)
                 if verdict != "AC":
                     return problem.id, verdict
             return problem.id, "AC"
@@ -168,6 +180,11 @@ def main() -> None:
     parser.add_argument("--model", default="o1_preview", choices=["o1_preview", "o1_mini"])
     parser.add_argument("--limit", type=int, default=None, help="first N problems only")
     parser.add_argument("--json", type=Path, default=None, help="write per-task verdicts here")
+    parser.add_argument(
+        "--naive-isolated",
+        action="store_true",
+        help="also time the naive grader with a fresh bubblewrap sandbox per test",
+    )
     args = parser.parse_args()
 
     lcb = args.data / "livecodebench"
@@ -199,6 +216,16 @@ def main() -> None:
     naive_s = time.perf_counter() - started
     print(f"naive (fresh interpreter per test): {naive_s:6.1f} s  {dict(Counter(naive.values()))}")
     print(f"ratio naive/ours: {naive_s / ours_s:.2f}x")
+
+    if args.naive_isolated:
+        started = time.perf_counter()
+        isolated = asyncio.run(grade_naive(jobs, args.workers, args.timeout, isolated=True))
+        isolated_s = time.perf_counter() - started
+        print(
+            f"naive isolated (fresh bubblewrap + interpreter per test): {isolated_s:6.1f} s  "
+            f"{dict(Counter(isolated.values()))}"
+        )
+        print(f"ratio naive isolated/ours: {isolated_s / ours_s:.2f}x")
 
     disagree = sorted(pid for pid in ours if (ours[pid] == "AC") != (naive[pid] == "AC"))
     print(f"pass/fail disagreements between ours and naive: {len(disagree)} {disagree[:20]}")

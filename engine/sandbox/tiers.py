@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +90,11 @@ def _parents(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def bubblewrap_argv(inner: list[str], *, as_root: bool) -> list[str]:
+def bubblewrap_argv(
+    inner: list[str], *, as_root: bool, extra_ro_binds: Sequence[tuple[str, str]] = ()
+) -> list[str]:
+    """The bwrap command line around `inner`; `extra_ro_binds` (host path, path inside, under
+    /atlas) are bound read-only beside the server script."""
     argv = [
         "bwrap",
         "--unshare-pid",
@@ -122,6 +127,8 @@ def bubblewrap_argv(inner: list[str], *, as_root: bool) -> list[str]:
     for d in python_dirs():
         argv += ["--ro-bind", d, d]
     argv += ["--ro-bind", str(SERVER_SOURCE), SERVER_INSIDE]
+    for host_path, inside in extra_ro_binds:
+        argv += ["--ro-bind", host_path, inside]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     # Shared memory for multiprocessing's semaphores; wiped after every test like the work dir.
     argv += ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
