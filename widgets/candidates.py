@@ -82,6 +82,7 @@ class CandidateTree(Vertical):
         self.chosen_id: str | None = None
         self.code_theme = "ansi_dark"  # the app sets "ansi_light" under a light theme
         self.follow = True  # show the newest candidate until a person picks one
+        self._code_key: object = None
 
     def compose(self) -> ComposeResult:
         tree: Tree[str] = Tree("candidates", id="candidate-tree")
@@ -155,6 +156,7 @@ class CandidateTree(Vertical):
         state = self._state
         candidate = state.candidates.get(candidate_id or "") if state else None
         if candidate is None:
+            self._code_key = None
             self.query_one("#candidate-code", Static).update("")
             self.query_one("#candidate-diff", Static).update("")
         else:
@@ -163,6 +165,12 @@ class CandidateTree(Vertical):
 
     def _show_code(self, candidate: CandidateState) -> None:
         assert self._state is not None
+        parent = self._state.candidates.get(candidate.parent_id or "")
+        key = (candidate.candidate_id, candidate.code, parent.code if parent else None,
+               self.code_theme)
+        if key == self._code_key:
+            return  # the same code: no redraw (an update would cost a layout pass)
+        self._code_key = key
         code = Syntax(printable(candidate.code) or "# (no code)", "python", line_numbers=True,
                       theme=self.code_theme)
         self.query_one("#candidate-code", Static).update(code)

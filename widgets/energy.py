@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from engine.state import TaskState
 
@@ -50,16 +50,25 @@ def energy_table(state: TaskState, chosen_id: str | None) -> Table | Text:
     return table
 
 
-class EnergyRanking(Static):
+class EnergyRanking(Widget):
+    """Redrawn in place (a repaint, not a layout pass): rows beyond the pane's height are cut,
+    the best, lowest energies first."""
+
     ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
+
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
+        super().__init__(id=id)
         self.border_title = "Lens energy"
         self._drawn_key: object = None
+        self._content: Table | Text = Text("")
 
     def show(self, state: TaskState | None, chosen_id: str | None) -> None:
         key = (state.candidates if state else None, state.selected if state else None, chosen_id)
         if key == self._drawn_key:
             return
         self._drawn_key = key
-        self.update(energy_table(state, chosen_id) if state else "")
+        self._content = energy_table(state, chosen_id) if state else Text("")
+        self.refresh()
+
+    def render(self) -> Table | Text:
+        return self._content

@@ -3,6 +3,8 @@ from one folded `TaskState`. Used by the live workbench and by replay alike."""
 
 from __future__ import annotations
 
+import time
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
@@ -51,12 +53,20 @@ def reasoning_view(state: TaskState, iteration: int | None, candidate_id: str | 
 
 
 class TaskPanes(Grid):
-    """Shows one task. `iteration` set: the panes follow that repair iteration."""
+    """Shows one task. `iteration` set: the panes follow that repair iteration.
 
-    def __init__(self, *, id: str | None = None) -> None:
+    Streaming text is drawn on every frame; the tree, the test matrix and the energy ranking
+    at most `structure_fps` times a second (each of their redraws costs a layout pass of the
+    screen), and always at once when the task pauses or ends, so what stays on screen is exact.
+    """
+
+    def __init__(self, *, id: str | None = None, structure_fps: float = 5.0) -> None:
         super().__init__(id=id)
         self.state: TaskState | None = None
         self.iteration: int | None = None
+        self._structure_interval = 1.0 / structure_fps if structure_fps else 0.0
+        self._structure_at = 0.0  # when the structural panes were last drawn
+        self._structure_pending = False
 
     def compose(self) -> ComposeResult:
         yield ProblemPane(id="problem")
@@ -73,10 +83,31 @@ class TaskPanes(Grid):
         self.query_one(ProblemPane).show(item)
 
     def show(self, state: TaskState | None) -> None:
-        self.state = state
-        tree = self.query_one(CandidateTree)
-        tree.show(state)
+        previous, self.state = self.state, state
+        now = time.monotonic()
+        settled = state is None or state.finished or state.gate is not None
+        other_task = (previous.task_id if previous else None) != (state.task_id if state else None)
+        if settled or other_task or now - self._structure_at >= self._structure_interval:
+            self._draw_structure(now)
+        elif not self._structure_pending:
+            self._structure_pending = True
+            self.set_timer(self._structure_interval, self._draw_pending, name="structure")
+        self._draw_reasoning()
+
+    def _draw_pending(self) -> None:
+        if self._structure_pending:
+            self._draw_structure(time.monotonic())
+
+    def _draw_structure(self, now: float) -> None:
+        self._structure_pending = False
+        self._structure_at = now
+        self.query_one(CandidateTree).show(self.state)
         self._refresh_dependents()
+
+    def _draw_reasoning(self) -> None:
+        state = self.state
+        view = reasoning_view(state, self.iteration, self.chosen_candidate) if state else None
+        self.query_one(ReasoningPane).show(view)
 
     def set_iteration(self, iteration: int | None) -> None:
         self.iteration = iteration

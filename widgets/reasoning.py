@@ -3,19 +3,24 @@
 Large growing text is drawn the way toolong draws logs: the widget keeps wrapped lines and
 renders only the rows on screen (Textual's line API), so a frame costs the same at 100 tokens
 or 100,000. New text is appended by wrapping only the tail; nothing is re-rendered per token.
+The pane scrolls itself (a line offset, or following the end) instead of being a ScrollView:
+a ScrollView's growing virtual size asks for a layout pass of the whole screen on every frame,
+which measured as the largest cost while tokens stream (bench/ui_stream.py).
 """
 
 from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
-from textual.scroll_view import ScrollView
+from textual.binding import Binding, BindingType
+from textual.events import MouseScrollDown, MouseScrollUp
 from textual.strip import Strip
+from textual.widget import Widget
 
 from widgets.text import printable
 
@@ -38,11 +43,19 @@ class ReasoningView:
     live: bool = False
 
 
-class ReasoningPane(ScrollView, can_focus=True):
+class ReasoningPane(Widget, can_focus=True):
     ALLOW_MAXIMIZE = True  # the maximize key fills the screen with this pane
     DEFAULT_CSS = """
     ReasoningPane { height: 1fr; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "scroll_lines(-1)", "Up", show=False),
+        Binding("down", "scroll_lines(1)", "Down", show=False),
+        Binding("pageup", "scroll_lines(-20)", "Page up", show=False),
+        Binding("pagedown", "scroll_lines(20)", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "Follow", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -55,6 +68,7 @@ class ReasoningPane(ScrollView, can_focus=True):
         self._open: dict[str, int] = {}  # channel -> index of its last, still open line
         self._wrap_width = 0
         self._thinking_seen = False  # an answer after thinking gets a separator line
+        self._top: int | None = None  # first line shown; None: follow the end
 
     @property
     def source(self) -> str | None:
@@ -83,13 +97,14 @@ class ReasoningPane(ScrollView, can_focus=True):
         if not grows:
             self._reset(view.source, view.title)
             self._lines.append(("title", view.title))
+            self._top = None if view.live else 0  # live: follow the end; past: from the top
         elif view.thinking == self._thinking and view.answer == self._answer:
             if view.title != self._title:  # e.g. "streaming" -> "412 tokens"
                 self._title = view.title
                 self._lines[0] = ("title", view.title)
                 self.refresh()
             return
-        follow = self.scroll_y >= self.max_scroll_y - 1
+        follow = self._top is None
         self._thinking_seen = bool(self._thinking or view.thinking)
         self._append("thinking", view.thinking[len(self._thinking):])
         self._append("answer", view.answer[len(self._answer):])
@@ -122,15 +137,46 @@ class ReasoningPane(ScrollView, can_focus=True):
                 self._open[channel] = len(self._lines) - 1
 
     def _width(self) -> int:
-        width = max(self.scrollable_content_region.width - 1, 20)
+        width = max(self.content_region.width, 20)
         self._wrap_width = width
         return width
 
     def _relayout(self, follow: bool = True) -> None:
-        self.virtual_size = Size(self._wrap_width, len(self._lines))
         if follow:
-            self.scroll_end(animate=False, immediate=True)
+            self._top = None
+        self.refresh()  # a repaint of this pane only
+
+    @property
+    def first_line(self) -> int:
+        height = max(self.content_region.height, 1)
+        last_page = max(len(self._lines) - height, 0)
+        return last_page if self._top is None else min(self._top, last_page)
+
+    @property
+    def following(self) -> bool:
+        return self._top is None
+
+    def action_scroll_lines(self, delta: int) -> None:
+        height = max(self.content_region.height, 1)
+        top = self.first_line + delta
+        self._top = None if top >= len(self._lines) - height else max(top, 0)
         self.refresh()
+
+    def action_scroll_home(self) -> None:
+        self._top = 0
+        self.refresh()
+
+    def action_scroll_end(self) -> None:
+        self._top = None
+        self.refresh()
+
+    def on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
+        event.stop()
+        self.action_scroll_lines(3)
+
+    def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
+        event.stop()
+        self.action_scroll_lines(-3)
 
     def on_resize(self) -> None:
         previous = self._wrap_width
@@ -148,8 +194,8 @@ class ReasoningPane(ScrollView, can_focus=True):
         self._relayout(follow=False)
 
     def render_line(self, y: int) -> Strip:
-        index = round(self.scroll_offset.y) + y
-        width = self.scrollable_content_region.width
+        index = self.first_line + y
+        width = self.content_region.width
         base = self.rich_style
         if index >= len(self._lines):
             return Strip.blank(width, base)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from engine.state import TaskState
 
@@ -67,7 +67,21 @@ def status_text(state: TaskState | None, info: StatusInfo, *, now: float, frame:
     return text
 
 
-class StatusBar(Static):
+class StatusBar(Widget):
+    """One line, redrawn in place: a repaint, never a layout pass (it is drawn every frame)."""
+
+    DEFAULT_CSS = "StatusBar { height: 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text()
+
     def show(self, state: TaskState | None, info: StatusInfo, *, now: float) -> None:
         # the spinner follows the clock, so a frozen clock draws the same bar every time
-        self.update(status_text(state, info, now=now, frame=int(now * 8)))
+        text = status_text(state, info, now=now, frame=int(now * 8))
+        if text.plain != self._text.plain or text.spans != self._text.spans:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text

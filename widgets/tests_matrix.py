@@ -61,6 +61,7 @@ class TestMatrix(Vertical):
         self._drawn_key: object = None
         self._tests: list[str] = []
         self._candidates: list[str] = []
+        self._detail_key: object = None
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="matrix-table", cursor_type="cell", zebra_stripes=False)
@@ -101,17 +102,22 @@ class TestMatrix(Vertical):
         self._show_detail(table.cursor_coordinate.row, table.cursor_coordinate.column)
 
     def _show_detail(self, row: int, column: int) -> None:
-        detail = self.query_one("#matrix-detail", Static)
         state = self._state
         if state is None or not self._tests or row >= len(self._tests):
-            detail.update(Text("No tests yet.", style="dim"))
+            self._detail(None, Text("No tests yet.", style="dim"))
             return
         test = state.tests[self._tests[row]]
         if column < 2 or column - 2 >= len(self._candidates):
-            detail.update(cell_detail(test, "(no candidate)", None))
+            self._detail((test,), cell_detail(test, "(no candidate)", None))
             return
         candidate_id = self._candidates[column - 2]
-        detail.update(cell_detail(test, candidate_id, state.cell(candidate_id, test.test_id)))
+        cell = state.cell(candidate_id, test.test_id)
+        self._detail((test, candidate_id, cell), cell_detail(test, candidate_id, cell))
+
+    def _detail(self, key: object, content: Group | Text) -> None:
+        if key != self._detail_key or key is None:  # unchanged: no redraw, no layout pass
+            self._detail_key = key
+            self.query_one("#matrix-detail", Static).update(content)
 
     @on(DataTable.CellHighlighted, "#matrix-table")
     def _cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
