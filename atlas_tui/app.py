@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import os
 import shlex
@@ -38,7 +39,7 @@ from atlas_tui.screens.no_model import NoModelScreen
 from atlas_tui.screens.replay import ReplayScreen
 from atlas_tui.solving import SolveQueue, write_answer
 from atlas_tui.watcher import FolderWatcher
-from engine.problems.model import TestCase
+from engine.problems.model import Limits, Problem, TestCase
 from engine.state import TaskState
 from engine.store import Store
 from widgets.panes import TaskPanes, iterations
@@ -347,7 +348,15 @@ class AtlasApp(App[None]):
     def _queue_item(self, item: Item, *, pause_at: str | None = None) -> bool:
         if item.problem is None or self.solver is None:
             return False
-        return self.solver.submit(item.key, item.problem, pause_at=pause_at)
+        return self.solver.submit(item.key, self.capped(item.problem), pause_at=pause_at)
+
+    def capped(self, problem: Problem) -> Problem:
+        """The problem with its per-test limits capped by the configured ones."""
+        mine = self.config.limits
+        limits = Limits(time_s=min(problem.limits.time_s, mine.time_s),
+                        memory_mb=min(problem.limits.memory_mb, mine.memory_mb))
+        return problem if limits == problem.limits else dataclasses.replace(problem,
+                                                                             limits=limits)
 
     def action_solve(self) -> None:
         item = self.current_item()
@@ -520,7 +529,7 @@ class AtlasApp(App[None]):
         def emit(event: Any) -> None:
             self.bridge.emit(event)
 
-        task_id = await retest(item.problem, code, sandbox, store=self.store,
+        task_id = await retest(self.capped(item.problem), code, sandbox, store=self.store,
                                session_id=self.session_id, emit=emit, parent_id=parent_id,
                                extra_tests=self.user_tests.get(item.key, ()))
         self.shown_task[item.key] = task_id

@@ -5,6 +5,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/scripts/setup.sh"
 cd "$root"
 if [ "$#" -eq 0 ]; then
-  exec .venv/bin/atlas-tui grade examples/ --references
+  exec .venv/bin/atlas-tui examples/
 fi
 exec .venv/bin/atlas-tui "$@"

@@ -101,3 +101,19 @@ def test_every_binding_has_a_unique_id_and_typos_are_found() -> None:
     assert len(set(BINDING_IDS)) == len(BINDING_IDS)
     assert len({b.key for b in bindings}) == len(bindings)  # no two share a default key
     assert unknown_ids({"solve": "x", "sovle": "y"}) == ["sovle"]
+
+
+def test_configured_limits_cap_each_problems_own(tmp_path: Path) -> None:
+    from atlas_tui.app import create_app
+    from atlas_tui.config import Limits
+    from engine.problems.model import Limits as ProblemLimits
+    from engine.problems.model import Problem, TestKind
+
+    app = create_app(tmp_path, Config(limits=Limits(time_s=2.0, memory_mb=4096)))
+    problem = Problem(id="p", title="p", statement="s", test_kind=TestKind.STDIN,
+                      limits=ProblemLimits(time_s=6.0, memory_mb=256))
+    capped = app.capped(problem)
+    assert (capped.limits.time_s, capped.limits.memory_mb) == (2.0, 256)
+    loose = app.capped(Problem(id="q", title="q", statement="s", test_kind=TestKind.STDIN,
+                               limits=ProblemLimits(time_s=1.0, memory_mb=128)))
+    assert (loose.limits.time_s, loose.limits.memory_mb) == (1.0, 128)
