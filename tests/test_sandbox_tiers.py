@@ -39,7 +39,7 @@ def stdin_case(given: str, expected: str) -> TestCase:
     return TestCase(given, expected, TestKind.STDIN)
 
 
-async def run(sandbox: Sandbox, code: str, expected: str = "", wall_s: float = 3.0):
+async def run(sandbox: Sandbox, code: str, expected: str = "", wall_s: float = 20.0):
     program = Program(code, TestKind.STDIN)
     return await sandbox.run(program, [stdin_case("", expected)], SandboxLimits(wall_s=wall_s))
 
