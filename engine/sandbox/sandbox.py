@@ -62,8 +62,10 @@ class Sandbox:
         `tier` asks for one tier exactly (tests, or a user who wants a weaker one)."""
         found = await asyncio.to_thread(probe, tier)
         require_isolation(found, allow_rlimits_only)
+        # Candidates are CPU-bound: more workers than cores only makes every test slower
+        # (and closer to its time limit).
         count = workers if workers is not None else available_cores()
-        return cls(found, max(1, min(count, available_cores() * 4)))
+        return cls(found, max(1, min(count, available_cores())))
 
     @property
     def tier(self) -> IsolationTier:
