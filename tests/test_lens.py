@@ -61,7 +61,7 @@ def test_a_planted_signal_is_recovered_on_problems_never_trained_on(seed: int) -
     _, report = _train_and_evaluate(data, seed)
     assert report.excluded_problems == 70 and report.problems == 30
     assert report.lens.auroc > 0.7
-    assert report.lens.auroc_within > 0.85
+    assert report.lens.auroc_within > 0.8
     assert report.lens.selection_accuracy > report.random.selection_accuracy + 0.2
     assert report.lens.selection_accuracy > report.shortest.selection_accuracy + 0.2
     assert report.lens.ece < 0.2
