@@ -3,6 +3,7 @@ behind, and the next run in the same sandbox works."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import sys
@@ -353,4 +354,70 @@ async def test_stopping_the_server_is_a_hang_the_host_ends(
 async def test_pathological_source_is_ce(sandbox: Sandbox, code: str) -> None:
     result = await run(sandbox, code)
     assert result.verdict is Verdict.CE, result.detail
+    await assert_sandbox_healthy(sandbox)
+
+
+# Scans every readable mapping of its own memory (it is forked from the server, so this is
+# the server's memory too, as of the fork) for a token whose sha256 is given, never building
+# the token itself; then tries the server's /proc files.
+MEMORY_HUNT = """
+import hashlib, os, re
+def hunt(digest):
+    found = []
+    pattern = re.compile(rb"atlas-expected-[0-9a-f]{32}")
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            start, end = (int(x, 16) for x in span.split("-"))
+            if "r" not in perms or end - start > (256 << 20):
+                continue
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, ValueError, OverflowError):
+                continue
+            if any(hashlib.sha256(m.group()).hexdigest() == digest
+                   for m in pattern.finditer(chunk)):
+                found.append("memory")
+                break
+    parent = os.getppid()
+    for name in ("environ", "cmdline", "mem", "fd/0", "fd/1"):
+        try:
+            with open(f"/proc/{parent}/{name}", "rb") as f:
+                if any(hashlib.sha256(m.group()).hexdigest() == digest
+                       for m in pattern.finditer(f.read(1 << 20))):
+                    found.append(name)
+        except OSError:
+            pass
+    return found
+"""
+
+
+async def test_the_expected_output_never_reaches_the_candidate(sandbox: Sandbox) -> None:
+    secret = f"atlas-expected-{uuid.uuid4().hex}"
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    code = MEMORY_HUNT + f"print(hunt({digest!r}))"
+    result = await run(sandbox, code, expected=secret)
+    assert result.verdict is Verdict.WA
+    assert result.tests[0].got.strip() == "[]"
+    # The hunt itself works: the same token given as the test's input is found in memory.
+    given = TestCase(secret, secret, TestKind.STDIN)
+    seen = await sandbox.run(Program(code, TestKind.STDIN), [given], SHORT)
+    assert seen.tests[0].got.strip() == "['memory']"
+
+
+async def test_forging_the_servers_reply_is_refused(sandbox: Sandbox) -> None:
+    needs_isolation(sandbox)
+    code = (
+        "import os\nparent = os.getppid()\nresults = []\n"
+        "for name in ('fd/1', 'fd/0', 'mem'):\n"
+        "    try:\n"
+        "        with open(f'/proc/{parent}/{name}', 'wb') as f:\n"
+        "            f.write(b'{\"timed_out\": false}\\n')\n"
+        "        results.append('wrote ' + name)\n"
+        "    except OSError:\n        results.append('refused')\n"
+        "print(' '.join(results))"
+    )
+    result = await run(sandbox, code, expected="refused refused refused")
+    assert result.verdict is Verdict.AC, result.tests
     await assert_sandbox_healthy(sandbox)
