@@ -346,3 +346,14 @@ def test_online_recalibration_learns_from_finished_task_logs(trained: LensArtifa
     assert [r.updated for r in results] == [False, False, False, True, False]
     assert [r.pending for r in results] == [6, 12, 18, 0, 6]
     assert artifact.online_updates == 1 and len(artifact.online_energy) == 24
+
+
+def test_the_default_place_is_a_safe_file_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.lens.scorer import default_artifact_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    path = default_artifact_path("Qwen/Qwen3-14B-GGUF:Q4_K_M")
+    assert path.parent == tmp_path / "atlas-tui" / "lens"
+    assert path.name == "qwen3-14b-gguf_q4_k_m.lens"

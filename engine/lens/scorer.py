@@ -9,6 +9,7 @@ problem's compute.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -111,7 +112,8 @@ class GeometricLens:
 
 def default_artifact_path(model: str) -> Path:
     """Where `atlas-tui lens train` puts a model's Lens unless told otherwise."""
-    return Path(platformdirs.user_data_dir("atlas-tui")) / "lens" / f"{model_key(model)}.lens"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", model_key(model))  # a repo id's ":" or spaces
+    return Path(platformdirs.user_data_dir("atlas-tui")) / "lens" / f"{safe}.lens"
 
 
 def lens_for(model: str, path: str | Path | None = None) -> EnergyScorer:
