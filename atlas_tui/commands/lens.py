@@ -326,6 +326,11 @@ def _print_report(console: Console, report: EvalReport, bins: int = 12) -> None:
         f"mixed), labels: {report.label_source}, pass rate {report.pass_rate:.2f}\n"
         f"{report.excluded_problems} problems left out (trained on)"
     )
+    if report.mixed_problems < 10:
+        console.print(
+            f"[yellow]only {report.mixed_problems} mixed problems: these figures are mostly "
+            "noise; collect more runs before trusting them[/]"
+        )
     table = Table()
     for column in ("", "AUROC", "AUROC within problems", "selection accuracy", "ECE", "Brier"):
         table.add_column(column, justify="right" if column else "left")
