@@ -357,3 +357,22 @@ def test_the_default_place_is_a_safe_file_name(
     path = default_artifact_path("Qwen/Qwen3-14B-GGUF:Q4_K_M")
     assert path.parent == tmp_path / "atlas-tui" / "lens"
     assert path.name == "qwen3-14b-gguf_q4_k_m.lens"
+
+
+def test_a_lens_failing_on_the_users_problems_loses_its_say(trained: LensArtifact) -> None:
+    from engine.lens.scorer import ONLINE_EVIDENCE
+
+    skilled = replace(trained, record=replace(trained.record, heldout={"auroc": 0.8}))
+    sure = EnergyScore(0.1, 0.9)
+    energy = np.linspace(0, 1, ONLINE_EVIDENCE).astype(np.float32)
+    agrees = (energy < 0.5).astype(np.int8)  # low energy passed: the Lens keeps working
+    assert (
+        GeometricLens(replace(skilled, online_energy=energy, online_passed=agrees)).suggest_k(
+            sure, 8
+        )
+        == 4
+    )
+    lens = GeometricLens(replace(skilled, online_energy=energy, online_passed=1 - agrees))
+    assert not lens.has_skill and lens.suggest_k(sure, 8) == 8
+    few = GeometricLens(replace(skilled, online_energy=energy[:10], online_passed=1 - agrees[:10]))
+    assert few.has_skill  # ten samples are not enough to overrule the held-out figure

@@ -19,10 +19,12 @@ import platformdirs
 from engine.lens.artifact import LensArtifact, LensMismatchError
 from engine.lens.features import FeatureSpec, model_key
 from engine.lens.interface import EnergyScore, EnergyScorer, NeutralLens, candidate_text
+from engine.lens.metrics import auroc
 from engine.llm.base import BudgetTier
 from engine.problems.model import ProblemView
 
 _TIERS = list(BudgetTier)
+ONLINE_EVIDENCE = 50  # online samples after which their AUROC, not the held-out one, counts
 
 
 class GeometricLens:
@@ -55,8 +57,15 @@ class GeometricLens:
 
     @property
     def has_skill(self) -> bool:
-        heldout = self.artifact.record.heldout.get("auroc", math.nan)
-        return heldout >= self.skill_floor  # NaN (never measured) is not skill
+        """Held-out AUROC at least `skill_floor`; once online recalibration has seen
+        `ONLINE_EVIDENCE` labelled candidates, their AUROC decides instead (a Lens that stops
+        working on the user's own problems loses its say over k and the tier)."""
+        artifact = self.artifact
+        if len(artifact.online_energy) >= ONLINE_EVIDENCE:
+            measured = auroc(artifact.online_energy, artifact.online_passed)
+        else:
+            measured = artifact.record.heldout.get("auroc", math.nan)
+        return measured >= self.skill_floor  # NaN (never measured) is not skill
 
     def feature_text(self, view: ProblemView, code: str) -> str:
         return candidate_text(view, code)
