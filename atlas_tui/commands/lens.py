@@ -20,8 +20,9 @@ from engine.lens.artifact import LensArtifact, LensArtifactError, LensMismatchEr
 from engine.lens.dataset import LABEL_SOURCES, LabelSource, LensDataError, LensDataset
 from engine.lens.evaluate import EvalReport, evaluate
 from engine.lens.features import DEFAULT_POOLING
+from engine.lens.metrics import auroc
 from engine.lens.report import energy_histogram
-from engine.lens.scorer import default_artifact_path
+from engine.lens.scorer import GeometricLens, default_artifact_path
 from engine.lens.train import TrainConfig, split_problems, train
 
 _ERRORS = (LensDataError, LensArtifactError, LensMismatchError)
@@ -285,7 +286,17 @@ def info_cmd(artifact_path: Path | None, model: str | None) -> None:
             f"{record.elapsed_s:.1f} s",
         ),
         ("calibration", f"p = sigmoid({artifact.platt.bias:.3f} - {artifact.platt.slope:.3f} E)"),
-        ("online updates", f"{artifact.online_updates} ({len(artifact.online_energy)} samples)"),
+        (
+            "online updates",
+            f"{artifact.online_updates} ({len(artifact.online_energy)} samples, "
+            f"AUROC {_fmt(auroc(artifact.online_energy, artifact.online_passed))})",
+        ),
+        (
+            "adaptive k/tier",
+            "on (the Lens has shown skill)"
+            if GeometricLens(artifact).has_skill
+            else "off (no demonstrated skill: the Lens only ranks)",
+        ),
     ]
     for key, value in rows:
         table.add_row(f"[bold]{key}[/]", value)
