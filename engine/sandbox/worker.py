@@ -233,18 +233,20 @@ async def settle_reaping() -> None:
 
 
 def kill_tree(root: int) -> None:
-    """SIGKILL a process and all its descendants (found through /proc)."""
-    for _ in range(50):
-        victims = [root, *_descendants(root)]
-        alive = False
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                alive = True
-            except ProcessLookupError:
-                pass
-        if not alive or len(victims) == 1:
+    """SIGKILL a process and all its living descendants (found through /proc), again while
+    any of them managed to fork in between."""
+    _kill(root)
+    for _ in range(20):
+        victims = _descendants(root)
+        if not victims:
             return
+        for pid in victims:
+            _kill(pid)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _innermost_pid(pid: int) -> int | None:
@@ -268,7 +270,9 @@ def _is_server(pid: int) -> bool:
 
 
 def _descendants(root: int) -> list[int]:
+    """Living (not zombie) descendants of `root`."""
     parents: dict[int, int] = {}
+    zombies: set[int] = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -276,11 +280,15 @@ def _descendants(root: int) -> list[int]:
                     stat = f.read()
             except OSError:
                 continue
-            parents[int(entry)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
+            # The command name may hold spaces and parentheses: fields resume after the last ')'.
+            state, parent = stat[stat.rfind(b")") + 2 :].split()[:2]
+            parents[int(entry)] = int(parent)
+            if state == b"Z":
+                zombies.add(int(entry))
     found: list[int] = []
     frontier = {root}
     while frontier:
         children = [pid for pid, parent in parents.items() if parent in frontier]
         found.extend(children)
         frontier = set(children)
-    return found
+    return [pid for pid in found if pid not in zombies]
