@@ -246,6 +246,14 @@ async def test_plain_function_and_tuple_answer(sandbox: Sandbox) -> None:
     assert result.verdict is Verdict.AC  # a tuple answer compares as a list
 
 
+async def test_functional_input_tolerates_a_trailing_newline(sandbox: Sandbox) -> None:
+    program = functional("def add(a, b):\n    return a + b", "add")
+    given = TestCase("1\n2\n", "3", TestKind.FUNCTIONAL)
+    assert (await sandbox.run(program, [given])).passed
+    no_args = functional("def answer():\n    return 42", "answer")
+    assert (await sandbox.run(no_args, [TestCase("", "42", TestKind.FUNCTIONAL)])).passed
+
+
 async def test_missing_entry_point_is_ce(sandbox: Sandbox) -> None:
     program = functional("class Solution:\n    def other(self):\n        return 1", "wanted")
     result = await sandbox.run(program, [fcase([], 1), fcase([], 1)])

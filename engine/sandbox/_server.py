@@ -440,7 +440,8 @@ def run_functional(code_obj, prelude: dict, func_name: str | None, test_input: s
         report({"event": "no_entry_point", "name": func_name})
         return 1
     try:
-        args = [json.loads(line) for line in test_input.split("\n")] if test_input else []
+        # One JSON value per line; blank lines (a trailing newline) carry no argument.
+        args = [json.loads(line) for line in test_input.split("\n") if line.strip()]
     except ValueError as exc:
         report({"event": "bad_test", "message": f"test input is not JSON: {exc}"})
         return 1
