@@ -254,6 +254,12 @@ async def test_functional_input_tolerates_a_trailing_newline(sandbox: Sandbox) -
     assert (await sandbox.run(no_args, [TestCase("", "42", TestKind.FUNCTIONAL)])).passed
 
 
+async def test_functional_exit_is_re(sandbox: Sandbox) -> None:
+    program = functional("import sys\ndef f(x):\n    sys.exit(0)", "f")
+    result = await sandbox.run(program, [fcase([1], 1)])
+    assert result.verdict is Verdict.RE and "during the call" in result.detail
+
+
 async def test_missing_entry_point_is_ce(sandbox: Sandbox) -> None:
     program = functional("class Solution:\n    def other(self):\n        return 1", "wanted")
     result = await sandbox.run(program, [fcase([], 1), fcase([], 1)])

@@ -107,6 +107,9 @@ def _classify(
             return Verdict.WA, "assertion failed" + (f": {message}" if message else ""), got
         if exception is not None:
             return Verdict.RE, f"{exception.get('type')}: {exception.get('message')}", got
+        if (event := _last(raw.events, "exit_during_load", "exit_during_call")) is not None:
+            when = "loading" if event["event"] == "exit_during_load" else "the call"
+            return Verdict.RE, f"the program exited (status {event.get('code')}) during {when}", got
         if signal_number:
             return Verdict.RE, f"killed by {_signal_name(signal_number)}", got
         return Verdict.RE, f"exit status {raw.exit_code}", got
