@@ -166,3 +166,41 @@ def test_cli_missing_answers_and_load_errors_are_reported(tmp_path: Path) -> Non
 def test_cli_needs_exactly_one_answer_source() -> None:
     result = CliRunner().invoke(main, ["grade", str(ROOT / "examples")])
     assert result.exit_code == 2 and "exactly one of" in result.output
+
+
+def plus_problem(tmp_path: Path, task: str, entry: str, solution: str,
+                 inputs: list[list[object]]) -> Problem:
+    row = {"task_id": task, "prompt": f"Write {entry}.", "entry_point": entry,
+           "canonical_solution": solution, "base_input": inputs, "plus_input": [], "atol": 0}
+    (tmp_path / f"{entry}.jsonl").write_text(json.dumps(row) + "\n")
+    [problem] = load(tmp_path / f"{entry}.jsonl").problems
+    return problem
+
+
+async def test_mbpp_plus_reference_values_need_no_imports_of_the_candidate(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    counter = ("from collections import Counter\n"
+               "def freq(xs):\n    return Counter(xs)\n")
+    problem = plus_problem(tmp_path, "Mbpp/902", "freq", counter, [[[1, 1, 2]], [["a"]]])
+    plain = await grade(problem, "def freq(xs):\n    d = {}\n    for x in xs:\n"
+                        "        d[x] = d.get(x, 0) + 1\n    return d\n", sandbox)
+    assert plain.accepted and plain.total == 2
+
+
+async def test_mbpp_plus_huge_values_compare_by_digest(sandbox: Sandbox, tmp_path: Path) -> None:
+    # About 600 KB of repr: over the literal limit, so the check compares digests, with sets
+    # put in order (string hashing differs between the two processes).
+    solution = "def words(n):\n    return {str(i) * 3 for i in range(n)}\n"
+    problem = plus_problem(tmp_path, "Mbpp/903", "words", solution, [[60_000], [3]])
+    same = await grade(problem, "def words(n):\n    s = set()\n    for i in reversed(range(n)):"
+                       "\n        s.add(3 * str(i))\n    return s\n", sandbox)
+    assert same.accepted and same.total == 2
+    assert "sha256:" in problem_checks(same)
+    off = await grade(problem, "def words(n):\n    return {str(i) * 3 for i in range(1, n)}\n",
+                      sandbox)
+    assert off.verdict is Verdict.WA and off.passed == 0
+
+
+def problem_checks(result: object) -> str:
+    return "\n".join(t.expected for t in result.tests)  # type: ignore[attr-defined]

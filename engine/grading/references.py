@@ -12,6 +12,7 @@ raises, times out, or returns something with no literal form) is dropped and cou
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 
@@ -21,6 +22,45 @@ from engine.problems.model import Problem, TestCase, TestKind
 from engine.sandbox.types import Program, SandboxLimits, Verdict
 
 _MARK = "\x1eatlas-expected:"
+_DIGEST = "sha256:"
+# A reference value longer than this is compared by digest: a check that held a 40 MB literal
+# would cost more to compile than the test is worth (MBPP+ 255 returns such lists).
+MAX_LITERAL_CHARS = 256 * 1024
+_LITERAL_NAMES = {"inf", "nan", "set", "frozenset"}
+
+# Builtin containers only (a Counter, OrderedDict or namedtuple compares equal to its plain
+# form, and its repr would need names the candidate may not have imported); the digest form
+# orders sets and dicts so that string hashing in two processes cannot disagree.
+PLAIN_HELPERS = '''
+def _atlas_plain(x):
+    if isinstance(x, dict):
+        return {_atlas_plain(k): _atlas_plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_atlas_plain(i) for i in x]
+    if isinstance(x, tuple):
+        return tuple(_atlas_plain(i) for i in x)
+    if isinstance(x, frozenset):
+        return frozenset(_atlas_plain(i) for i in x)
+    if isinstance(x, set):
+        return {_atlas_plain(i) for i in x}
+    return x
+
+
+def _atlas_canonical(x):
+    if isinstance(x, (set, frozenset)):
+        return ("set", sorted(repr(_atlas_canonical(i)) for i in x))
+    if isinstance(x, dict):
+        return ("dict", sorted((repr(_atlas_canonical(k)), repr(_atlas_canonical(v)))
+                               for k, v in x.items()))
+    if isinstance(x, (list, tuple)):
+        return (type(x) is tuple, [_atlas_canonical(i) for i in x])
+    return x
+
+
+def _atlas_digest(x):
+    import hashlib
+    return hashlib.sha256(repr(_atlas_canonical(x)).encode()).hexdigest()
+'''
 
 # (problem id, source, reference hash) -> repr of the reference's value per test (None: failed)
 _CACHE: dict[tuple[str, str, str], tuple[str | None, ...]] = {}
@@ -101,9 +141,12 @@ async def _reference_values(
         not_none = problem.metadata.get("oracle") == "not_none"
         capture = [
             TestCase(
-                f"_atlas_value = {problem.func_name}(*{t.input})\n"
+                f"{PLAIN_HELPERS}\n_atlas_value = {problem.func_name}(*{t.input})\n"
                 + ("_atlas_value = _atlas_value is not None\n" if not_none else "")
-                + f"print({_MARK!r} + repr(_atlas_value), flush=True)\n",
+                + "_atlas_text = repr(_atlas_plain(_atlas_value))\n"
+                + f"if len(_atlas_text) > {MAX_LITERAL_CHARS}:\n"
+                + f"    _atlas_text = {_DIGEST!r} + _atlas_digest(_atlas_value)\n"
+                + f"print({_MARK!r} + _atlas_text, flush=True)\n",
                 "", TestKind.ASSERT)
             for t in tests
         ]
@@ -118,22 +161,31 @@ async def _reference_values(
 
 
 def _value(stdout: str) -> str | None:
-    """The printed literal, if it is one (a repr like `<re.Match ...>` is not comparable)."""
+    """The printed literal (or digest) when it is one a check can hold: a literal whose only
+    names are inf, nan, set, frozenset (a repr like `<re.Match ...>` or `Point(x=1)` is not)."""
     if _MARK not in stdout:
         return None
     text = stdout.rsplit(_MARK, 1)[1].rstrip("\n")
+    if text.startswith(_DIGEST):
+        return text
     try:
-        compile(text, "<expected>", "eval")  # compiled only, never run here
-    except (SyntaxError, ValueError):
+        tree = ast.parse(text, mode="eval")  # parsed only, never run here
+    except (SyntaxError, ValueError, RecursionError):
         return None
-    return text
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    calls = all(isinstance(n.func, ast.Name) for n in ast.walk(tree) if isinstance(n, ast.Call))
+    return text if calls and names <= _LITERAL_NAMES else None
 
 
 def _check_code(problem: Problem, args: str, expected: str, oracle: str) -> str:
     atol = problem.atol or 0
+    if expected.startswith(_DIGEST):  # too big to hold as a literal: compare digests
+        comparison = (f"_atlas_digest(_atlas_out{' is not None' if oracle == 'not_none' else ''})"
+                      f" == {expected[len(_DIGEST):]!r}")
+    else:
+        comparison = f"_atlas_plus_ok(_atlas_out, {expected}, {atol!r}, {oracle!r})"
     return (
-        f"{CHECK_HELPERS}\n"
+        f"{PLAIN_HELPERS}\n{CHECK_HELPERS}\n"
         f"_atlas_out = {problem.func_name}(*{args})\n"
-        f"assert _atlas_plus_ok(_atlas_out, {expected}, {atol!r}, {oracle!r}), "
-        f"'returned %.200r' % (_atlas_out,)\n"
+        f"assert {comparison}, 'returned %.200r' % (_atlas_out,)\n"
     )
