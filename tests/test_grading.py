@@ -204,3 +204,21 @@ async def test_mbpp_plus_huge_values_compare_by_digest(sandbox: Sandbox, tmp_pat
 
 def problem_checks(result: object) -> str:
     return "\n".join(t.expected for t in result.tests)  # type: ignore[attr-defined]
+
+
+def test_cli_humaneval_completions_and_timeout(tmp_path: Path) -> None:
+    answers = tmp_path / "samples.jsonl"
+    answers.write_text(
+        json.dumps({"task_id": "HumanEval/0", "completion": "    return any(\n"
+                    "        abs(a - b) < threshold\n        for i, a in enumerate(numbers)\n"
+                    "        for j, b in enumerate(numbers) if i != j)\n"}) + "\n"
+        + json.dumps({"task_id": "HumanEval/1", "completion": "    while True:\n        pass\n"})
+        + "\n"
+    )
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, [
+        "grade", str(FIXTURES / "problems" / "humaneval_sample.jsonl"), "--solutions",
+        str(answers), "--timeout", "0.5", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    verdicts = {r["task_id"]: r["verdict"] for r in json.loads(out.read_text())["results"]}
+    assert verdicts == {"HumanEval/0": "AC", "HumanEval/1": "TLE"}
