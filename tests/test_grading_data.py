@@ -77,6 +77,13 @@ async def test_mbpp_sanitized_references_at_least_426_of_427(shared_data: Path) 
     assert len(failures(results)) <= 1, failures(results)
 
 
+async def test_apps_human_solutions_pass_stdin_and_call_based(shared_data: Path) -> None:
+    loaded = load(shared_data / "apps" / "apps_coderl_train5.jsonl")
+    assert {p.test_kind for p in loaded.problems} == {TestKind.STDIN, TestKind.FUNCTIONAL}
+    results = await grade_all((p, p.references[0]) for p in loaded.problems)
+    assert len(results) == 5 and failures(results) == {}
+
+
 # Official LiveCodeBench failures that are the 2024 harness's, not the programs': each runs
 # `main()` in a thread and the in-process harness captured no output ("Wrong answer at
 # output_line_idx=0:  != ..."). A real process passes them (checked below, outside our sandbox,
