@@ -444,3 +444,30 @@ async def test_process_limit_counts_threads(sandbox: Sandbox) -> None:
     limits = SandboxLimits(processes=8)
     result = await sandbox.run(stdin(THREADS), [case("", "done")], limits)
     assert result.verdict is Verdict.RE and "can't start new thread" in result.detail
+
+
+async def test_cancelling_while_a_worker_starts_leaves_nothing() -> None:
+    before = living_children()
+    box = await Sandbox.create(allow_rlimits_only=True, workers=1)
+    task = asyncio.create_task(box.run(stdin("print(1)"), [case("", "1")]))
+    await asyncio.sleep(0.01)  # the run is now starting its worker
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await box.close()
+    assert living_children() - before == set()
+
+
+def living_children() -> set[int]:
+    """This process's children that are still running (zombies excluded)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            state, parent = stat[stat.rfind(b")") + 2 :].split()[:2]
+            if int(parent) == os.getpid() and state != b"Z":
+                found.add(int(entry))
+    return found

@@ -68,6 +68,9 @@ class Worker:
             line = await asyncio.wait_for(self.process.stdout.readline(), START_TIMEOUT_S)
         except TimeoutError:
             line = b""
+        except BaseException:  # cancelled while starting: no half-started worker stays
+            self.kill()
+            raise
         if not line:
             errors = await self._stderr_text()
             self.kill()
