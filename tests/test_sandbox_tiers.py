@@ -135,3 +135,20 @@ async def test_network_is_closed_where_promised(sandbox: Sandbox) -> None:
         )
         result = await run(sandbox, code, expected="blocked")
     assert result.verdict is Verdict.AC, result.tests
+
+
+def test_a_python_under_tmp_keeps_its_path_inside_bubblewrap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A clone checked out under /tmp (as CI may do) has its virtualenv there: /tmp must then
+    stay a directory holding that bind, not become a symlink to the work dir (which made the
+    bubblewrap probe fail and silently dropped to the weaker unshare tier)."""
+    from engine.sandbox import tiers
+
+    venv = "/tmp/clone/.venv"
+    monkeypatch.setattr(tiers, "python_dirs", lambda: [venv, "/opt/python"])
+    argv = tiers.bubblewrap_argv(["python"], as_root=True)
+    symlinked = {argv[i + 2] for i, a in enumerate(argv) if a == "--symlink"}
+    assert "/tmp" not in symlinked
+    assert "/var/tmp" in symlinked
+    assert any(argv[i:i + 3] == ["--ro-bind", venv, venv] for i in range(len(argv)))

@@ -133,7 +133,11 @@ def bubblewrap_argv(
     # Shared memory for multiprocessing's semaphores; wiped after every test like the work dir.
     argv += ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
     argv += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_ROOT]
-    argv += ["--symlink", SANDBOX_ROOT, "/tmp", "--symlink", SANDBOX_ROOT, "/var/tmp"]
+    for tmp in ("/tmp", "/var/tmp"):
+        # A Python that lives under /tmp (a clone checked out there) keeps its own path, so
+        # that /tmp stays a read-only directory; TMPDIR still points at the work dir.
+        if not any(d == tmp or d.startswith(tmp + "/") for d in python_dirs()):
+            argv += ["--symlink", SANDBOX_ROOT, tmp]
     argv += ["--chdir", SANDBOX_ROOT, "--clearenv"]
     for key, value in SANDBOX_ENV.items():
         argv += ["--setenv", key, value]
