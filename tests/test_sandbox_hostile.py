@@ -214,8 +214,13 @@ async def test_reading_the_callers_environment(
 async def test_killing_its_parent(sandbox: Sandbox) -> None:
     code = "import os, signal\nprint('bye', flush=True)\nos.kill(os.getppid(), signal.SIGKILL)"
     result = await run(sandbox, code, expected="bye")
-    assert result.verdict is Verdict.RE
-    assert "worker" in result.detail
+    if sandbox.tier is IsolationTier.UNSHARE and result.verdict is Verdict.AC:
+        # There the worker is init of its own pid namespace, which the kernel shields from
+        # SIGKILL sent from inside: the kill is a no-op, and the output is simply right.
+        assert result.tests[0].got.strip() == "bye"
+    else:
+        assert result.verdict is Verdict.RE
+        assert "worker" in result.detail
     await assert_sandbox_healthy(sandbox)
 
 
@@ -342,7 +347,10 @@ async def test_stopping_the_server_is_a_hang_the_host_ends(
     monkeypatch.setattr(worker_module, "ANSWER_GRACE_S", 2.0)
     code = "import os, signal, time\nos.kill(os.getppid(), signal.SIGSTOP)\ntime.sleep(60)"
     result = await run(sandbox, code, limits=SandboxLimits(wall_s=3.0))
-    assert result.verdict is Verdict.RE and "stopped answering" in result.detail
+    if sandbox.tier is IsolationTier.UNSHARE and result.verdict is Verdict.TLE:
+        pass  # namespace init ignores SIGSTOP from inside: the candidate just runs out of time
+    else:
+        assert result.verdict is Verdict.RE and "stopped answering" in result.detail
     await assert_sandbox_healthy(sandbox)
 
 
