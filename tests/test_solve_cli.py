@@ -120,3 +120,34 @@ def test_solve_as_a_real_process_on_the_tiny_gguf(problem_dir: Path, tiny_gguf: 
     assert Path(report["answer_file"]).exists()
     with Store(Path(report["log"]["store"]), readonly=True) as store:
         assert len(store.events(report["log"]["task_id"])) == report["log"]["events"]
+
+
+def test_solve_uses_a_lens_and_refuses_one_it_cannot(
+    problem_dir: Path, scripted_model: ScriptedBackend, tmp_path: Path
+) -> None:
+    """--lens: a trained artifact of this model scores every candidate; another model's
+    artifact or a file that is no artifact is a clear error before anything runs."""
+    from engine.lens.synthetic import planted
+    from engine.lens.train import TrainConfig, train
+
+    target = str(problem_dir / "sum-two.md")
+    dim = scripted_model.info.embedding_size or 64
+    own = train(planted(problems=6, dim=dim, model=scripted_model.info.model),
+                TrainConfig(hidden=8, epochs=1)).save(tmp_path / "own.pt")
+    used = CliRunner().invoke(main, ["solve", target, "--condition", "full", "--lens", str(own),
+                                     "--json"])
+    assert used.exit_code == 0, used.output
+    with Store(Path(json.loads(used.stdout)["log"]["store"]), readonly=True) as store:
+        events = store.events(json.loads(used.stdout)["log"]["task_id"])
+    scored = [e for e in events if isinstance(e, ev.EnergyScored)]
+    assert scored and all(e.lens != "neutral" and e.pass_probability is not None for e in scored)
+
+    foreign = train(planted(problems=6, dim=dim, model="qwen3-14b.gguf"),
+                    TrainConfig(hidden=8, epochs=1)).save(tmp_path / "foreign.pt")
+    refused = CliRunner().invoke(main, ["solve", target, "--lens", str(foreign)])
+    assert refused.exit_code == 1 and "cannot use the Lens" in refused.output
+    assert "qwen3-14b.gguf" in refused.output
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a lens")
+    broken = CliRunner().invoke(main, ["solve", target, "--lens", str(garbage)])
+    assert broken.exit_code == 1 and "cannot use the Lens" in broken.output

@@ -48,12 +48,14 @@ CONDITIONS = ("A", "B", "C", "D", "full")
 @click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
               help="Override one pipeline knob (VALUE is JSON, or text), e.g. --set k=3 "
               "--set max_tokens=2048. Repeatable.")
+@click.option("--lens", "lens_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A trained Lens artifact (default: the model's own, if `lens train` made one).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON here.")
 def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
               retry_errors: bool, model: str | None, base_url: str | None, ids: str | None,
               limit: int | None, no_oracle: bool, allow_rlimits_only: bool,
-              knobs: tuple[str, ...], json_out: Path | None) -> None:
+              knobs: tuple[str, ...], lens_path: Path | None, json_out: Path | None) -> None:
     """Solve and grade every problem in DATASET; report strict pass@1."""
     from engine.bench import BenchError, bench_report, bench_session
     from engine.problems import load
@@ -88,7 +90,7 @@ def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
     try:
         session_id = asyncio.run(_run(problems, store, config, jobs, resume, retry_errors,
                                       model, base_url, not no_oracle, allow_rlimits_only,
-                                      dataset, console))
+                                      dataset, console, lens_path))
     except BenchError as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
@@ -108,9 +110,11 @@ def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
 
 async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: bool,
                retry_errors: bool, model: str | None, base_url: str | None, oracle: bool,
-               allow_rlimits_only: bool, dataset: Path, console: Console) -> str:
+               allow_rlimits_only: bool, dataset: Path, console: Console,
+               lens_path: Path | None = None) -> str:
     from engine.bench import run_bench
     from engine.events import TokenDelta
+    from engine.lens.scorer import lens_for
     from engine.llm.base import BackendError
     from engine.llm.resolve import open_backend
     from engine.sandbox import Sandbox
@@ -119,6 +123,11 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
         backend = open_backend(model, base_url)
     except (BackendError, OSError, ValueError) as exc:
         raise click.ClickException(f"cannot open the model: {exc}") from exc
+    try:
+        lens = lens_for(backend.info.model, lens_path)
+    except (OSError, ValueError) as exc:
+        await backend.close()
+        raise click.ClickException(f"cannot use the Lens: {exc}") from None
     sandbox = await Sandbox.create(allow_rlimits_only=allow_rlimits_only, workers=None)
     console.print(f"model {backend.info.model} ({backend.info.kind}), isolation "
                   f"{sandbox.tier.value}, condition {config.condition}, {len(problems)} problems",
@@ -153,7 +162,7 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
             bar = progress.add_task("bench", total=len(problems), score="", speed="", last="")
             run = await run_bench(problems, backend, sandbox, config, store, jobs=jobs,
                                   resume=resume, retry_errors=retry_errors, oracle=oracle,
-                                  title=dataset.name, meta=meta, emit=on_event,
+                                  title=dataset.name, meta=meta, emit=on_event, lens=lens,
                                   on_task_done=done)
             progress.update(bar, completed=len(problems))
     finally:

@@ -46,11 +46,14 @@ REFRESH_PER_S = 8
 @click.option("--answer", "answer_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the answer (default: <problem folder>/.atlas/answers/ID.py).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--lens", "lens_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A trained Lens artifact (default: the model's own, if `lens train` made one).")
 @click.option("--allow-rlimits-only", is_flag=True,
               help="Run candidates even where neither bubblewrap nor unshare is available.")
 def solve_cmd(problem: Path, problem_id: str | None, condition: str, model: str | None,
               base_url: str | None, knobs: tuple[str, ...], store: Path | None,
-              answer_path: Path | None, as_json: bool, allow_rlimits_only: bool) -> None:
+              answer_path: Path | None, as_json: bool, lens_path: Path | None,
+              allow_rlimits_only: bool) -> None:
     """Solve one PROBLEM (a file or folder; --id picks one) and grade the answer."""
     chosen = _pick(problem, problem_id)
     config = PipelineConfig.preset(condition, **_parse_knobs(knobs))
@@ -59,7 +62,8 @@ def solve_cmd(problem: Path, problem_id: str | None, condition: str, model: str 
     answer_path = answer_path or home / "answers" / f"{_safe(chosen.id)}.py"
     console = Console(stderr=True)
     result = asyncio.run(_solve(chosen, config, model, base_url, store_path, allow_rlimits_only,
-                                console, live=not as_json or console.is_terminal))
+                                console, live=not as_json or console.is_terminal,
+                                lens_path=lens_path))
     answer_path.parent.mkdir(parents=True, exist_ok=True)
     answer_path.write_text(result["answer"], encoding="utf-8")
     result["answer_file"] = str(answer_path)
@@ -111,7 +115,9 @@ def _parse_knobs(knobs: tuple[str, ...]) -> dict[str, Any]:
 
 async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
                  base_url: str | None, store_path: Path, allow_rlimits_only: bool,
-                 console: Console, *, live: bool) -> dict[str, Any]:
+                 console: Console, *, live: bool,
+                 lens_path: Path | None = None) -> dict[str, Any]:
+    from engine.lens.scorer import lens_for
     from engine.llm.base import BackendError
     from engine.llm.resolve import open_backend
     from engine.sandbox import Sandbox
@@ -122,6 +128,11 @@ async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
         backend = await asyncio.to_thread(open_backend, model, base_url)
     except BackendError as exc:
         raise click.ClickException(str(exc)) from None
+    try:
+        lens = lens_for(backend.info.model, lens_path)
+    except (OSError, ValueError) as exc:
+        await backend.close()
+        raise click.ClickException(f"cannot use the Lens: {exc}") from None
     started = time.monotonic()
     progress = Progress(problem, started)
     try:
@@ -139,7 +150,7 @@ async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
                         view.update(progress.render())
 
                 outcome = await run_task(problem, backend, sandbox, config, store=store,
-                                         emit=seen)
+                                         emit=seen, lens=lens)
     finally:
         await backend.close()
     return _result(problem, config, outcome, store_path, time.monotonic() - started)

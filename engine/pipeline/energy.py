@@ -34,7 +34,12 @@ async def score_energy(run: Run, candidates: Sequence[Candidate]) -> None:
             model=model,
             vector=tuple(vector),
         )
-    scores = run.lens.score(vectors, model)
+    try:
+        scores = run.lens.score(vectors, model)
+    except Exception as exc:  # e.g. an artifact of another model: say so, select without it
+        await run.error("lens", f"the Lens could not score, energies left equal: {exc}")
+        run.config = run.config.with_overrides(lens_scoring=False)
+        return
     for candidate, score in zip(todo, scores, strict=True):
         await _record(run, candidate, score)
 
