@@ -192,22 +192,21 @@ class AtlasApp(App[None]):
     async def _on_files_changed(self, paths: set[Path]) -> None:
         changes = await asyncio.to_thread(self.folder.apply, paths)
         self.folder_changes.append(changes)
-        queue = self.query_one(ProblemQueue)
         for key in changes.removed:
             self.status_of.pop(key, None)
             if self.solver is not None:
                 self.solver.forget(key)
-        if changes.removed:
-            queue.remove(changes.removed)
+        entries = []
         for key in [*changes.added, *changes.updated]:
             item = self.folder.item(key)
             if item is None:
                 continue
             if key in changes.updated and item.problem is not None:
                 self.status_of.pop(key, None)  # a changed problem is new again
-            queue.upsert(self._entry(item))
+            entries.append(self._entry(item))
             if self.config.auto_solve and key in changes.added:
                 self._queue_item(item)
+        self.query_one(ProblemQueue).update(upserts=entries, removals=changes.removed)
         if self.current_key in changes.updated:
             self._show_current()
 
@@ -218,6 +217,7 @@ class AtlasApp(App[None]):
         return QueueEntry(item.key, item.problem_id, item.title, status, message)
 
     def set_status(self, key: str, status: str, message: str) -> None:
+        self.bridge.flush()  # a task that just ended: its last events are drawn with its status
         self.status_of[key] = (status, message)
         item = self.folder.item(key)
         if item is not None:

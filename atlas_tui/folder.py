@@ -61,6 +61,7 @@ class ProblemFolder:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._by_file: dict[str, list[Item]] = {}
+        self._by_key: dict[str, Item] = {}
         self.load_counts: dict[str, int] = {}  # file -> times read (each change once)
 
     @property
@@ -68,11 +69,10 @@ class ProblemFolder:
         return [item for path in sorted(self._by_file) for item in self._by_file[path]]
 
     def item(self, key: str) -> Item | None:
-        for items in self._by_file.values():
-            for item in items:
-                if item.key == key:
-                    return item
-        return None
+        return self._by_key.get(key)
+
+    def _reindex(self) -> None:
+        self._by_key = {item.key: item for items in self._by_file.values() for item in items}
 
     def load_all(self) -> Changes:
         """Read the whole folder (blocking: run it in a thread)."""
@@ -87,6 +87,7 @@ class ProblemFolder:
         self._by_file = {str(Path(p).resolve()): items for p, items in grouped.items()}
         for path in self._by_file:
             self.load_counts[path] = self.load_counts.get(path, 0) + 1
+        self._reindex()
         return Changes(loaded=list(self._by_file), added=[i.key for i in self.items])
 
     def apply(self, paths: Iterable[Path]) -> Changes:
@@ -122,6 +123,7 @@ class ProblemFolder:
             changes.added += [k for k in after if k not in before]
             changes.updated += [k for k in after if k in before and after[k] != before[k]]
             changes.removed += [k for k in before if k not in after]
+        self._reindex()
         return changes
 
     def is_problem_file(self, path: Path) -> bool:

@@ -50,6 +50,8 @@ Output
 3
 ```
 """
+MAX_CANDIDATES = 30  # a full run: probe, plans, diverse samples and repairs
+TESTS = 8  # self-generated tests besides the public example
 WORDS = ("consider", "the", "array", "and", "its", "prefix", "sums;", "then", "check", "each",
          "boundary", "case", "carefully,", "because", "n", "can", "be", "one.", "Wait,")
 
@@ -91,22 +93,32 @@ def stream_events(task_id: str, tokens: int, per_event: int) -> list[ev.Event]:
     for stream in streams:
         add(ev.GenerationStarted, stream_id=stream, purpose="diversity", template="diversity",
             template_version="1", prompt="...")
+    for number in range(1, TESTS + 1):
+        add(ev.TestAdded, test_id=f"s{number}", kind="self", input=f"{number} {number}\n",
+            expected=f"{2 * number}\n", origin="agreement 2/2")
     sent = 0
     word = 0
+    made = 0
     while sent < tokens:
-        for index, stream in enumerate(streams):
+        for stream in streams:
             text = " ".join(WORDS[(word + k) % len(WORDS)] for k in range(per_event)) + " "
             add(ev.TokenDelta, stream_id=stream, text=text, channel="thinking",
                 tokens=per_event)
             sent += per_event
             word += per_event
-            if sent % 2400 < per_event * 3:  # now and then: a candidate, a test run, an energy
-                candidate = f"c{sent // 2400}-{index}"
+            # each stream ends a candidate every ~4,000 of its tokens (as a generation would);
+            # the candidate is run on every test and scored, up to a run's realistic size
+            if made < MAX_CANDIDATES and sent % 12_000 < per_event * 3 and sent > per_event * 3:
+                made += 1
+                candidate = f"c{made}"
                 add(ev.CandidateCreated, candidate_id=candidate, origin="diversity",
-                    code="print(sum(map(int, input().split())))\n", stream_id=stream)
-                add(ev.TestRun, candidate_id=candidate, test_id="e1", verdict="AC",
-                    got="3\n", expected="3\n", time_s=0.01)
-                add(ev.EnergyScored, candidate_id=candidate, energy=(sent % 97) / 10.0,
+                    code="print(sum(map(int, input().split())))\n", stream_id=stream,
+                    label=f"diverse {made}")
+                for test in ["e1", *(f"s{n}" for n in range(1, TESTS + 1))]:
+                    add(ev.TestRun, candidate_id=candidate, test_id=test,
+                        verdict="AC" if (made + len(test)) % 3 else "WA", got="3\n",
+                        expected="3\n", time_s=0.01)
+                add(ev.EnergyScored, candidate_id=candidate, energy=(made * 7 % 11) / 2.0,
                     pass_probability=0.5, lens="bench")
     return out
 

@@ -83,6 +83,7 @@ class CandidateTree(Vertical):
         self.code_theme = "ansi_dark"  # the app sets "ansi_light" under a light theme
         self.follow = True  # show the newest candidate until a person picks one
         self._code_key: object = None
+        self._tree_nodes: dict[str, TreeNode[str]] = {}
 
     def compose(self) -> ComposeResult:
         tree: Tree[str] = Tree("candidates", id="candidate-tree")
@@ -104,6 +105,7 @@ class CandidateTree(Vertical):
         self._drawn_state = state
         if state is None:
             self.tree.clear()
+            self._tree_nodes = {}
             self._drawn_key = None
             self.choose(None)
             return
@@ -115,19 +117,28 @@ class CandidateTree(Vertical):
         if key == self._drawn_key:
             return  # folded state is structurally shared: same objects, nothing changed
         self._drawn_key = key
-        self._rebuild(state, generating)
-        if self.follow or self.chosen_id not in state.candidates:
+        target = self.chosen_id
+        if self.follow or target not in state.candidates:
             latest = next(reversed(state.candidates), None) if state.candidates else None
             target = state.submitted.candidate_id if state.submitted else latest
-            if target != self.chosen_id:
-                self.choose(target)
-                return
-        if self.chosen_id in state.candidates:
-            self._show_code(state.candidates[self.chosen_id])
+        self._rebuild(state, generating)
+        if target != self.chosen_id:
+            self.choose(target)
+        else:
+            self._put_cursor(target)
+            if target in state.candidates:
+                self._show_code(state.candidates[target])
+
+    def _put_cursor(self, candidate_id: str | None) -> None:
+        """Move the tree's cursor to a node. The highlight message this sends names the chosen
+        candidate, so the handler below knows it was not a person's move."""
+        node = self._tree_nodes.get(candidate_id or "")
+        if node is not None and self.tree.cursor_node is not node:
+            # after the refresh: a rebuilt tree knows its nodes' lines only once drawn
+            self.tree.call_after_refresh(self.tree.move_cursor, node, animate=False)
 
     def _rebuild(self, state: TaskState, generating: tuple[tuple[str, str], ...]) -> None:
         tree = self.tree
-        cursor = self.chosen_id
         tree.clear()
         selected = state.selected.candidate_id if state.selected else None
         submitted = state.submitted.candidate_id if state.submitted else None
@@ -146,13 +157,13 @@ class CandidateTree(Vertical):
             label = Text.assemble(("▶ ", "yellow"), (purpose, "bold"), (f" {stream_id}", "dim"))
             tree.root.add_leaf(label, data=None)
         tree.root.expand_all()
-        if cursor in nodes:
-            tree.move_cursor(nodes[cursor], animate=False)
+        self._tree_nodes = nodes
 
     def choose(self, candidate_id: str | None, *, by_person: bool = False) -> None:
         if by_person:
             self.follow = False
         self.chosen_id = candidate_id
+        self._put_cursor(candidate_id)
         state = self._state
         candidate = state.candidates.get(candidate_id or "") if state else None
         if candidate is None:
@@ -185,6 +196,7 @@ class CandidateTree(Vertical):
     @on(Tree.NodeHighlighted, "#candidate-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
         event.stop()
-        if event.node.data is not None and event.node.data != self.chosen_id:
-            # a move of the cursor by a person (the tree has focus) stops following
-            self.choose(event.node.data, by_person=self.tree.has_focus)
+        # Only a person moves a focused tree's cursor; the moves this widget makes itself (and
+        # the highlights they send, which arrive later) are not choices.
+        if self.tree.has_focus and event.node.data not in (None, self.chosen_id):
+            self.choose(event.node.data, by_person=True)

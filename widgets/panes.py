@@ -82,10 +82,11 @@ class TaskPanes(Grid):
     def show_problem(self, item: ProblemView | LoadError | None) -> None:
         self.query_one(ProblemPane).show(item)
 
-    def show(self, state: TaskState | None) -> None:
+    def show(self, state: TaskState | None, *, immediate: bool = False) -> None:
+        """Draw `state`; `immediate` draws every pane now (stepping through a replay)."""
         previous, self.state = self.state, state
         now = time.monotonic()
-        settled = state is None or state.finished or state.gate is not None
+        settled = immediate or state is None or state.finished or state.gate is not None
         other_task = (previous.task_id if previous else None) != (state.task_id if state else None)
         if settled or other_task or now - self._structure_at >= self._structure_interval:
             self._draw_structure(now)
@@ -111,6 +112,7 @@ class TaskPanes(Grid):
 
     def set_iteration(self, iteration: int | None) -> None:
         self.iteration = iteration
+        self._draw_structure(time.monotonic())  # the tree must know the state it picks from
         state = self.state
         if state is not None and iteration is not None:
             step = repair_step(state, iteration, None)

@@ -99,7 +99,7 @@ class ReplayScreen(Screen[None]):
     def seek(self, position: int) -> None:
         state = self.replayer.seek(position)
         panes = self.query_one(TaskPanes)
-        panes.show(state)
+        panes.show(state, immediate=True)
         panes.set_iteration(self.replayer.current_iteration())
         total = len(self.replayer)
         event = self.replayer.events[self.replayer.position - 1] if self.replayer.position else None
