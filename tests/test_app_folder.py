@@ -116,3 +116,33 @@ async def test_auto_solve_queues_new_problems(tmp_path: Path) -> None:
         (folder / "new.md").write_text(problem_md(7))
         await wait_until(pilot, lambda: any(k.endswith("::p007") and s[0] == "error"
                                             for k, s in app.status_of.items()), "new one tried")
+
+
+async def test_thousands_of_problems_list_filter_and_navigate(tmp_path: Path) -> None:
+    import json
+
+    folder = make_folder(tmp_path / "problems")
+    rows = [{"task_id": f"HumanEval/{n}", "prompt": f'def f{n}(x):\n    """Return x."""\n',
+             "entry_point": f"f{n}", "canonical_solution": "    return x\n",
+             "test": "def check(c):\n    assert c(1) == 1\n"} for n in range(5000)]
+    (folder / "big.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    app = build(tmp_path, folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.watcher is not None, "loaded and watching")
+        queue = app.query_one(ProblemQueue)
+        assert len(queue.shown_keys) == 5002
+        await pilot.press("escape")  # the no-model screen: browsing needs no model
+        queue.table.focus()
+        await pilot.pause()
+        await pilot.press("end")
+        assert queue.highlighted_key == queue.shown_keys[-1]
+        await pilot.press("slash", *"humaneval/4999", "enter")
+        await pilot.pause()
+        assert [k.split("::")[1] for k in queue.shown_keys] == ["HumanEval/4999"]
+        await wait_until(pilot, lambda: (app.current_key or "").endswith("HumanEval/4999"),
+                         "the one match highlighted")
+        # a change to one small file next to the big one reads only that file
+        (folder / "max.md").write_text(MAX_MD.replace("Largest", "Largest again"))
+        await wait_until(pilot, lambda: app.folder.load_counts.get(
+            str((folder / "max.md").resolve())) == 2, "max.md reread")
+        assert app.folder.load_counts[str((folder / "big.jsonl").resolve())] == 1
