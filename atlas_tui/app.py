@@ -26,9 +26,10 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import get_current_worker
 
 import themes
-from atlas_tui import keys, theming
+from atlas_tui import gpu, keys, theming
 from atlas_tui.bridge import EventBridge, StatesChanged
 from atlas_tui.config import CONDITIONS, Config, config_path
 from atlas_tui.folder import Changes, Item, ProblemFolder
@@ -110,6 +111,7 @@ class AtlasApp(App[None]):
         self._sandbox: Any = None
         self._sandbox_lock = asyncio.Lock()
         self._note = ""
+        self._gpu_memory = ""
         self._backend_label = ("scripted" if backend_factory else None)
 
     # --- building -------------------------------------------------------------------------
@@ -142,6 +144,8 @@ class AtlasApp(App[None]):
         self.bridge.start()
         if self.animate:
             self.set_interval(1.0, self._tick, name="clock")
+            if gpu.available():
+                self._poll_gpu()
         self._load_folder()
         if self._backend_factory is None and not self.config.has_model:
             self.push_screen(NoModelScreen("No model is configured.", str(self.config_file)))
@@ -250,7 +254,15 @@ class AtlasApp(App[None]):
             return None
         task_id = self.shown_task.get(key) or (self.solver.task_of.get(key) if self.solver
                                                else None)
-        return self.bridge.state(task_id) if task_id else None
+        if task_id is None:
+            return None
+        state = self.bridge.state(task_id)
+        if state is None and self.store is not None:
+            # an older task the bridge let go of: fold its log again from the store
+            state = self.store.state(task_id)
+            if state.task_id:
+                self.bridge.seed(state)
+        return state
 
     def _show_current(self) -> None:
         panes = self.query_one("#panes", TaskPanes)
@@ -271,16 +283,34 @@ class AtlasApp(App[None]):
                                                    if self.solver else None)
         if task_id in message.states:
             self.query_one("#panes", TaskPanes).show(message.states[task_id])
+        running = self.solver.running if self.solver else None
+        if running is not None and running.task_id in message.states:
+            # the queue row says when the running task waits at a step gate
+            gated = message.states[running.task_id].gate is not None
+            want, now = ("paused" if gated else "solving"), self.status_of.get(running.key)
+            if now and now[0] in ("solving", "paused") and now[0] != want:
+                self.set_status(running.key, want, "")
         self._refresh_status()
 
     def _tick(self) -> None:
         self._refresh_status()
+
+    @work(thread=True, exclusive=True, group="gpu")
+    def _poll_gpu(self) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            self._gpu_memory = gpu.read() or ""
+            for _ in range(50):  # every 5 s, and a prompt exit when the app closes
+                if worker.is_cancelled:
+                    return
+                time.sleep(0.1)
 
     def _refresh_status(self) -> None:
         info = StatusInfo(
             model=self._model_label(),
             backend=self._backend_label or "",
             sandbox_tier=str(getattr(self._sandbox, "tier", "not started")),
+            gpu_memory=self._gpu_memory,
             condition=self.condition,
             step_mode=bool(self.solver and self.solver.step_mode),
             note=self._note,

@@ -39,6 +39,7 @@ class EventBridge:
         *,
         fps: float = DEFAULT_FPS,
         on_event: Callable[[Event], None] | None = None,
+        keep_finished: int = 32,
     ) -> None:
         self._target = target
         self._interval = 1.0 / fps
@@ -46,6 +47,9 @@ class EventBridge:
         self._states: dict[str, TaskState] = {}
         self._timer: Timer | None = None
         self._on_event = on_event  # e.g. the store's append; called at emit time, in order
+        # Finished tasks' states beyond this many are dropped (oldest first): a folder solved
+        # overnight must not keep every task's text in memory. The store can fold them again.
+        self._keep_finished = keep_finished
         self.frames = 0  # StatesChanged messages posted
         self.events = 0  # events folded
         self.fold_s = 0.0  # time spent folding, for the benchmark
@@ -75,6 +79,11 @@ class EventBridge:
     def forget(self, task_id: str) -> None:
         self._states.pop(task_id, None)
 
+    def _drop_old_finished(self) -> None:
+        finished = [t for t, s in self._states.items() if s.finished]
+        for task_id in finished[: max(0, len(finished) - self._keep_finished)]:
+            del self._states[task_id]
+
     def flush(self) -> None:
         """Fold what arrived since the last frame and post one message (no-op when idle)."""
         if not self._pending:
@@ -88,7 +97,10 @@ class EventBridge:
             state = changed.get(event.task_id) or self._states.get(event.task_id) or TaskState()
             changed[event.task_id] = apply(state, event)
             count += 1
-        self._states.update(changed)
+        for task_id, state in changed.items():
+            self._states.pop(task_id, None)  # re-insert: the dict's order is recency
+            self._states[task_id] = state
+        self._drop_old_finished()
         self.events += count
         self.frames += 1
         self.fold_s += time.perf_counter() - started

@@ -118,6 +118,7 @@ async def test_step_mode_stops_before_a_repair_iteration_and_continues_on_the_ke
         assert seen[0] == "probe" and "selftest" in seen
         assert state.repairs == ()  # stopped before the first repair
         assert "paused before repair 1" in screen_text(app)
+        assert status(app) == "paused"  # the queue row too
 
         await pilot.press("n")
         await wait_until(pilot, lambda: gate() == "repair 2", "repair 1 ran, paused again")
@@ -279,3 +280,24 @@ async def test_malformed_problem_file_shows_its_error_and_the_rest_work(
         await wait_until(pilot, lambda: status(app) == "pass", "the good problem solved")
         errors_after = [k for k in queue.shown_keys if k.endswith("::!error")]
         assert len(errors_after) == 2  # still listed, with their messages
+
+
+async def test_a_model_that_fails_to_load_explains_itself_and_browsing_goes_on(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    folder = make_folder(tmp_path / "problems")
+    app = create_app(folder, Config(model=str(tmp_path / "missing.gguf")),
+                     sandbox_factory=lambda: sandbox, store_path=tmp_path / "s.sqlite",
+                     watch=False, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await highlight(pilot, app, "sum-two")
+        assert type(app.screen).__name__ == "Screen"  # a model is configured: no screen yet
+        await pilot.press("s")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "NoModelScreen",
+                         "the screen that says what to do")
+        text = screen_text(app)
+        assert "could not be opened" in text and "missing.gguf" in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: status(app) == "error", "the row says why")
+        await pilot.press("up")  # max.md sorts before sum.md
+        await wait_until(pilot, lambda: (app.current_key or "").endswith("::max"), "browse on")

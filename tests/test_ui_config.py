@@ -117,3 +117,11 @@ def test_configured_limits_cap_each_problems_own(tmp_path: Path) -> None:
     loose = app.capped(Problem(id="q", title="q", statement="s", test_kind=TestKind.STDIN,
                                limits=ProblemLimits(time_s=1.0, memory_mb=128)))
     assert (loose.limits.time_s, loose.limits.memory_mb) == (1.0, 128)
+
+
+def test_gpu_memory_is_read_from_nvidia_smi_output() -> None:
+    from atlas_tui import gpu
+
+    assert gpu.parse("9120, 16376\n") == "8.9/16.0 GiB"
+    assert gpu.parse("1024, 81559\n2048, 81559\n") == "3.0/159.3 GiB"  # summed over GPUs
+    assert gpu.parse("") is None and gpu.parse("[N/A], [N/A]") is None
