@@ -222,3 +222,12 @@ def test_cli_humaneval_completions_and_timeout(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     verdicts = {r["task_id"]: r["verdict"] for r in json.loads(out.read_text())["results"]}
     assert verdicts == {"HumanEval/0": "AC", "HumanEval/1": "TLE"}
+
+
+async def test_mbpp_plus_infinite_arguments(sandbox: Sandbox, tmp_path: Path) -> None:
+    inf = float("inf")
+    problem = plus_problem(tmp_path, "Mbpp/904", "minimum", "def minimum(a, b):\n"
+                           "    return min(a, b)\n", [[-inf, inf], [1.5, 2.5]])
+    assert problem.hidden_tests[0].input == "[-inf, inf]"
+    result = await grade(problem, "def minimum(a, b):\n    return a if a < b else b\n", sandbox)
+    assert result.accepted and result.total == 2 and result.extra == {}

@@ -32,6 +32,9 @@ _LITERAL_NAMES = {"inf", "nan", "set", "frozenset"}
 # form, and its repr would need names the candidate may not have imported); the digest form
 # orders sets and dicts so that string hashing in two processes cannot disagree.
 PLAIN_HELPERS = '''
+from math import inf, nan  # names an argument or value literal may use
+
+
 def _atlas_plain(x):
     if isinstance(x, dict):
         return {_atlas_plain(k): _atlas_plain(v) for k, v in x.items()}
@@ -67,8 +70,6 @@ _CACHE: dict[tuple[str, str, str], tuple[str | None, ...]] = {}
 
 # Defined before every check; names start with _atlas so a candidate's own names survive.
 CHECK_HELPERS = '''
-from math import inf, nan
-
 
 def _atlas_floats(x):
     if isinstance(x, float):
