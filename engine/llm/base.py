@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
@@ -154,3 +155,13 @@ class Backend(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+async def final_result(items: AsyncIterator[Delta | GenerationResult]) -> GenerationResult:
+    """The GenerationResult that ends a stream (what every backend's `generate` returns);
+    the stream is closed however this ends, so a cancelled caller stops the generation."""
+    async with aclosing(items) as stream:  # type: ignore[type-var]
+        async for item in stream:
+            if isinstance(item, GenerationResult):
+                return item
+    raise BackendError("the stream ended without a result")

@@ -27,7 +27,6 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -46,6 +45,7 @@ from engine.llm.base import (
     SamplingParams,
     ThinkingBudget,
     ThinkTags,
+    final_result,
 )
 from engine.llm.budget import RawChunk, RawEnd, generate_stream
 from engine.llm.chat_template import CHATML, ChatTemplate
@@ -249,11 +249,7 @@ class LlamaCppBackend:
         *,
         budget: ThinkingBudget | None = None,
     ) -> GenerationResult:
-        async with aclosing(self.stream(prompt, params, budget=budget)) as items:
-            async for item in items:
-                if isinstance(item, GenerationResult):
-                    return item
-        raise BackendError("generation ended without a result")
+        return await final_result(self.stream(prompt, params, budget=budget))
 
     async def complete_raw(self, prompt: str, params: SamplingParams
                            ) -> AsyncIterator[RawChunk | RawEnd]:

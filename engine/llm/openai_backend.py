@@ -43,6 +43,7 @@ from engine.llm.base import (
     SamplingParams,
     ThinkingBudget,
     ThinkTags,
+    final_result,
 )
 from engine.llm.budget import RawChunk, RawEnd, generate_stream
 from engine.llm.chat_template import ChatTemplate
@@ -203,11 +204,7 @@ class OpenAIBackend:
         *,
         budget: ThinkingBudget | None = None,
     ) -> GenerationResult:
-        async with aclosing(self.stream(prompt, params, budget=budget)) as items:
-            async for item in items:
-                if isinstance(item, GenerationResult):
-                    return item
-        raise BackendError("the stream ended without a result")  # pragma: no cover
+        return await final_result(self.stream(prompt, params, budget=budget))
 
     def render_chat(
         self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True

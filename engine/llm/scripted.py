@@ -38,6 +38,7 @@ from engine.llm.base import (
     SamplingParams,
     ThinkingBudget,
     ThinkTags,
+    final_result,
 )
 from engine.llm.thinking import DEFAULT_TAGS, ThinkSplitter
 
@@ -150,10 +151,7 @@ class ScriptedBackend:
         *,
         budget: ThinkingBudget | None = None,
     ) -> GenerationResult:
-        async for item in self.stream(prompt, params, budget=budget):
-            if isinstance(item, GenerationResult):
-                return item
-        raise BackendError("scripted stream ended without a result")  # unreachable by design
+        return await final_result(self.stream(prompt, params, budget=budget))
 
     async def embed(self, text: str) -> list[float]:
         seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
