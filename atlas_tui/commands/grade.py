@@ -117,9 +117,13 @@ def _skip(console: Console, path: Path, line_no: int, why: str) -> None:
 async def _grade_all(problems: list[Problem], answers: dict[str, Answer], jobs: int | None,
                      timeout: float | None, public_only: bool, allow_rlimits_only: bool,
                      console: Console) -> list[dict[str, Any]]:
-    from engine.sandbox import Sandbox  # the sandbox probes isolation: only when grading
+    # Imported here: the sandbox probes isolation, which only grading needs.
+    from engine.sandbox import IsolationUnavailable, Sandbox
 
-    sandbox = await Sandbox.create(allow_rlimits_only=allow_rlimits_only, workers=jobs)
+    try:
+        sandbox = await Sandbox.create(allow_rlimits_only=allow_rlimits_only, workers=jobs)
+    except IsolationUnavailable as exc:
+        raise click.ClickException(f"{exc} (or pass --allow-rlimits-only)") from exc
     console.print(f"isolation: {sandbox.tier.value}", highlight=False)
     # Enough problems in flight to keep every sandbox worker busy, not all at once.
     in_flight = asyncio.Semaphore(2 * (jobs or _cores()))
