@@ -408,3 +408,17 @@ def test_fixture_folder_loads_cleanly() -> None:
     result = load(FIXTURES)
     assert result.errors == []
     assert {p.source.format for p in result.problems} >= {"livecodebench", "humaneval"}
+
+
+def test_markdown_unfenced_example_sections(tmp_path: Path) -> None:
+    md = tmp_path / "sections.md"
+    md.write_text(
+        "# Double\n\n## Input\nOne integer n.\n\n## Output\nPrint 2n.\n\n"
+        "## Examples\n\n### Input\n3\n### Output\n6\n\n"
+        "Example 2:\nInput\n4\n\nOutput\n8\n\n"
+        "**Sample Input 3**\n\n0\n\n**Sample Output 3**\n\n0\n\n## Notes\nInput\nnot a test\n"
+    )
+    problem = only(load(md))
+    # The format sections and the notes are prose, not tests.
+    assert [(t.input, t.expected) for t in problem.public_tests] == [
+        ("3\n", "6\n"), ("4\n", "8\n"), ("0\n", "0\n")]

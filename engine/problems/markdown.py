@@ -23,8 +23,11 @@
     ```
 
 Examples are fenced blocks labelled "Input"/"Output" by the line before them (a heading,
-"**Input:**", "Sample Input 1", ...) or by the fence's info string (```input, ```output); each
-input pairs with the next output. They are the public tests and stay in the statement. For a
+"**Input:**", "Sample Input 1", ...) or by the fence's info string (```input, ```output), or
+unfenced "Input"/"Output" sections inside an example (under an "Example"/"Sample" heading or
+line, or labelled "Sample Input"): the lines after the label up to a blank line. An "Input"
+section outside any example describes the format and is not a test. Each input pairs with the
+next output. They are the public tests and stay in the statement. For a
 function problem an example's input is one JSON value per argument per line and its output is
 the JSON return value. Hidden tests come from a sidecar next to the file, `NAME.tests.jsonl` (or
 `NAME.tests.json`, a list) of {"input": ..., "output": ...}; a reference solution, used by
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,14 @@ SIDECAR_SUFFIXES = (".tests.jsonl", ".tests.json")
 SOLUTION_SUFFIX = ".solution.py"
 
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+_EXAMPLE_WORD = re.compile(r"\b(examples?|samples?)\b", re.IGNORECASE)
+_EXAMPLE_LINE = re.compile(r"^\W*(?:examples?|samples?)\s*\d*\W*$", re.IGNORECASE)
+# A line that is only a label: "Input", "### Sample Output 2", "**Example input:**", ...
+_SECTION_LABEL = re.compile(
+    r"^\s{0,3}(?:#{1,6}\s*)?[*_]*\s*((?:sample|example)\s+)?(input|output)\s*\d*\s*:?\s*[*_]*\s*:?$",
+    re.IGNORECASE,
+)
 _KNOWN_KEYS = {"id", "title", "func_name", "time_limit", "time_s", "memory_mb", "memory_limit",
                "starter_code", "difficulty"}
 
@@ -124,33 +136,11 @@ def _limits(front: dict[str, Any]) -> Limits:
 
 
 def _examples(body: str, first_line: int) -> tuple[list[tuple[str, str, int]], str]:
-    """(input, output, line) pairs from labelled fenced blocks, and a starter-code block."""
-    lines = body.splitlines()
+    """(input, output, line) pairs from the labelled blocks, and a starter-code block."""
     pending: tuple[str, int] | None = None
     pairs: list[tuple[str, str, int]] = []
     starter = ""
-    label = ""
-    i = 0
-    while i < len(lines):
-        match = _FENCE.match(lines[i])
-        if not match:
-            if lines[i].strip():
-                label = lines[i]
-            i += 1
-            continue
-        indent, fence, info = match.groups()
-        start = i
-        i += 1
-        content: list[str] = []
-        while i < len(lines) and not lines[i].strip().startswith(fence):
-            content.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
-            i += 1
-        if i == len(lines):
-            raise RowError(f"line {first_line + start}: code fence never closed")
-        i += 1
-        block = "\n".join(content) + "\n"
-        role = _role(info, label)
-        line_no = first_line + start
+    for role, block, line_no in _blocks(body.splitlines(), first_line):
         if role == "input":
             if pending is not None:
                 raise RowError(f"line {pending[1]}: example input has no output before the next "
@@ -163,10 +153,61 @@ def _examples(body: str, first_line: int) -> tuple[list[tuple[str, str, int]], s
             pending = None
         elif role == "starter" and not starter:
             starter = block
-        label = ""
     if pending is not None:
         raise RowError(f"line {pending[1]}: example input has no output after it")
     return pairs, starter
+
+
+def _blocks(lines: list[str], first_line: int) -> Iterator[tuple[str | None, str, int]]:
+    """(role, text, line) for every fenced block, and for every unfenced "Input"/"Output"
+    section inside an example (its label says Sample/Example, or an Example heading is open):
+    the lines after the label up to a blank line, a heading or the next label."""
+    label = ""
+    in_example = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        match = _FENCE.match(line)
+        if match:
+            indent, fence, info = match.groups()
+            start = i
+            i += 1
+            content: list[str] = []
+            while i < len(lines) and not lines[i].strip().startswith(fence):
+                content.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+                i += 1
+            if i == len(lines):
+                raise RowError(f"line {first_line + start}: code fence never closed")
+            i += 1
+            yield _role(info, label), "\n".join(content) + "\n", first_line + start
+            label = ""
+            continue
+        if _HEADING.match(line):
+            in_example = bool(_EXAMPLE_WORD.search(line)) or (
+                in_example and bool(_SECTION_LABEL.match(line))
+            )
+        elif _EXAMPLE_LINE.match(line):  # "Example 1:" on a line of its own
+            in_example = True
+        section = _SECTION_LABEL.match(line)
+        if section and (in_example or section.group(1)):
+            start = i
+            i += 1
+            while i < len(lines) and not lines[i].strip():
+                i += 1
+            if i < len(lines) and not _FENCE.match(lines[i]):
+                content = []
+                while (i < len(lines) and lines[i].strip() and not _HEADING.match(lines[i])
+                       and not _SECTION_LABEL.match(lines[i])):
+                    content.append(lines[i])
+                    i += 1
+                yield section.group(2).lower(), "\n".join(content) + "\n", first_line + start
+                label = ""
+                continue
+            label = line
+            continue
+        if line.strip():
+            label = line
+        i += 1
 
 
 def _role(info: str, label: str) -> str | None:
