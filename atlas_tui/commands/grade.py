@@ -170,7 +170,8 @@ def _summary(results: list[dict[str, Any]], load_errors: int) -> dict[str, Any]:
         "accepted": accepted,
         "strict_pass_at_1": accepted / len(graded) if graded else None,
         "verdicts": dict(verdicts.most_common()),
-        "no_tests": verdicts.get("NO_TESTS", 0),
+        "no_tests": verdicts.get(NO_TESTS, 0),
+        "graded_on_public_only": sum(r.get("tests_used") == "public" for r in results),
         "missing_answers": verdicts.get(MISSING, 0),
         "load_errors": load_errors,
         "seconds": round(sum(r["time_s"] for r in results), 2),
@@ -197,6 +198,9 @@ def _print_summary(
         + f"  ({verdicts})",
         highlight=False,
     )
+    if summary["graded_on_public_only"]:
+        console.print(f"{summary['graded_on_public_only']} problem(s) graded on public tests only "
+                      "(no hidden tests, or --public-only)")
     if summary["no_tests"]:
         console.print(f"{summary['no_tests']} problem(s) have no tests: not graded, not passes")
     if summary["missing_answers"]:
