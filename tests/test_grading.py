@@ -147,7 +147,7 @@ def test_cli_grades_raw_model_answers(tmp_path: Path) -> None:
     assert verdicts == {"abc301_a": "AC", "2727": "AC", "1873_A": "CE"}
     assert "line 3" in result.output  # the malformed line is named
     assert "strict pass@1: 2/3" in result.output
-    assert "2 problem(s) graded on public tests only" in result.output  # LCB rows: no private
+    assert "3 problem(s) graded on public tests only" in result.output  # LCB rows: no private
 
 
 def test_cli_missing_answers_and_load_errors_are_reported(tmp_path: Path) -> None:
