@@ -34,6 +34,7 @@ class Running:
     gates: Gates
     job: asyncio.Task[TaskOutcome | None]
     task_id: str | None = None
+    pause_at: str | None = None  # the step a re-run pauses before
 
 
 def outcome_status(outcome: TaskOutcome) -> tuple[str, str]:
@@ -119,6 +120,7 @@ class SolveQueue:
             self._session_id, problem.id, title=problem.title, condition=config.condition
         )
         self.task_of[key] = task_id
+        self._on_status(key, "solving", "")  # again, now that the task (and its id) exists
 
         async def forward(event: Event) -> None:
             self._emit(event)
@@ -127,7 +129,7 @@ class SolveQueue:
             run_task(problem, backend, sandbox, config, store=self._store, emit=forward,
                      task_id=task_id, gates=gates)
         )
-        self.running = Running(key, problem, gates, job, task_id)
+        self.running = Running(key, problem, gates, job, task_id, pause_at)
         try:
             outcome = await job
         except asyncio.CancelledError:
@@ -145,7 +147,7 @@ class SolveQueue:
     # --- steering -----------------------------------------------------------------------------
 
     def _pause_set(self, pause_at: str | None) -> set[str]:
-        steps = {"*"} if self.step_mode else set()
+        steps = {"*"} if self.step_mode or self._pause_requested else set()
         if pause_at:
             steps.add(pause_at)
         return steps
@@ -153,7 +155,7 @@ class SolveQueue:
     def set_step_mode(self, on: bool) -> None:
         self.step_mode = on
         if self.running is not None:
-            self.running.gates.pause_before = self._pause_set(None)
+            self.running.gates.pause_before = self._pause_set(self.running.pause_at)
 
     def next_step(self) -> bool:
         """Continue past the gate the runner waits at; False when it is not waiting."""
@@ -162,7 +164,7 @@ class SolveQueue:
             return False
         if self._pause_requested:
             self._pause_requested = False
-            running.gates.pause_before = self._pause_set(None)
+            running.gates.pause_before = self._pause_set(running.pause_at)
         running.gates.resolve("continue")
         return True
 
@@ -170,7 +172,10 @@ class SolveQueue:
         """Pause before the next step, or go on when paused. Returns what happened."""
         running = self.running
         if running is None:
-            return "nothing is running"
+            if self._worker is None or self._worker.done():
+                return "nothing is running"
+            self._pause_requested = not self._pause_requested  # starting: applies at once
+            return "will pause before the first step" if self._pause_requested else "resumed"
         if running.gates.waiting_on is not None:
             self.next_step()
             return "resumed"
