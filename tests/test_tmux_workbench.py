@@ -55,10 +55,16 @@ def tmux_app(tmp_path: Path, tiny_gguf: Path) -> Iterator[tuple[Tmux, Path]]:
     folder = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", folder)
     marker = tmp_path / "exit-code"
+    editor = tmp_path / "editor"  # a real $EDITOR: writes a right program into the file
+    editor.write_text(f"#!{sys.executable}\nimport sys\nopen(sys.argv[1], 'w').write("
+                      f"'a, b = map(int, input().split())\\nprint(a + b)\\n')\n")
+    editor.chmod(0o755)
     atlas = Path(sys.executable).with_name("atlas-tui")
     command = (f"{atlas} {folder} --model {tiny_gguf} --condition A "
                f"--store {tmp_path / 'store.sqlite'}; echo $? > {marker}; sleep 60")
-    env = {**os.environ, "ATLAS_CONFIG": str(tmp_path / "none.toml"), "TERM": "xterm-256color"}
+    env = {**os.environ, "ATLAS_CONFIG": str(tmp_path / "none.toml"), "TERM": "xterm-256color",
+           "EDITOR": str(editor)}
+    env.pop("VISUAL", None)
     env.pop("ATLAS_MODEL", None)
     session = Tmux(f"atlas-test-{uuid.uuid4().hex[:8]}")
     subprocess.run(["tmux", "new-session", "-d", "-s", session.name, "-x", "150", "-y", "45",
@@ -90,7 +96,13 @@ def test_solve_an_example_by_keys_in_a_real_terminal(tmux_app: tuple[Tmux, Path]
 
     tmux.keys("?")
     tmux.wait_for(lambda s: "what it does" in s and "step_mode" in s, "the help screen")
-    tmux.keys("Escape", "q")
+    tmux.keys("Escape")
+
+    tmux.keys("e")  # the terminal goes to $EDITOR and back; the edit runs on the examples
+    screen = tmux.wait_for(lambda s: "your program: 2/2 examples" in s, "the re-test result")
+    assert "your edit" in screen and "print(a + b)" in screen
+
+    tmux.keys("q")
     for _ in range(60):
         if marker.exists():
             break
