@@ -37,7 +37,7 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
     "cancelled": ("◌", "dim"),
     "error": ("!", "bold red"),
 }
-ID_WIDTH = 16
+ID_WIDTH = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +55,11 @@ class QueueEntry:
 
 def row_text(entry: QueueEntry) -> Text:
     glyph, style = STATUS_STYLES.get(entry.status, ("?", ""))
+    shown_id = entry.problem_id
+    if len(shown_id) > ID_WIDTH:  # long ids keep their end, where they usually differ
+        shown_id = "…" + shown_id[-(ID_WIDTH - 1):]
     text = Text.assemble((f" {glyph}", style), "   ",
-                         (f"{entry.problem_id:<{ID_WIDTH}} ", "bold"), printable(entry.title))
+                         (f"{printable(shown_id):<{ID_WIDTH}} ", "bold"), printable(entry.title))
     if entry.message:
         text.append(f"  {printable(entry.message)}",
                     style="red" if entry.status == "error" else "dim")
