@@ -99,5 +99,7 @@ async def test_filter_and_maximize(tmp_path: Path) -> None:
         await pilot.press("enter")  # back to the table, filter kept
         await pilot.press("z")
         assert app.screen.maximized is queue
+        await pilot.pause()
+        assert queue.size.width == SIZE[0]  # the whole width, not its column of the grid
         await pilot.press("z")
         assert app.screen.maximized is None
