@@ -100,6 +100,6 @@ async def test_filter_and_maximize(tmp_path: Path) -> None:
         await pilot.press("z")
         assert app.screen.maximized is queue
         await pilot.pause()
-        assert queue.size.width == SIZE[0]  # the whole width, not its column of the grid
+        assert queue.outer_size.width == SIZE[0]  # the whole width, not its grid column
         await pilot.press("z")
         assert app.screen.maximized is None
