@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import inspect
 import os
 import shlex
@@ -24,6 +25,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
@@ -42,7 +44,7 @@ from atlas_tui.solving import SolveQueue, write_answer
 from atlas_tui.watcher import FolderWatcher
 from engine.problems.model import Limits, Problem, TestCase
 from engine.state import TaskState
-from engine.store import Store
+from engine.store import Store, StoreError
 from widgets.panes import TaskPanes, iterations
 from widgets.queue import ProblemQueue, QueueEntry
 from widgets.status import StatusBar, StatusInfo
@@ -52,6 +54,20 @@ Factory = Callable[[], Any]  # returns a value or an awaitable of one
 PHASES = (
     "probe", "plansearch", "diversity", "selftest", "select", "differential", "repair", "final"
 )
+
+
+def _while_mounted(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """For what arrives on its own (messages, timers, the solver's callbacks): while the app
+    shuts down its widgets are gone, and there is nothing left to draw."""
+
+    @functools.wraps(handler)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except NoMatches:
+            return None
+
+    return guarded
 
 
 async def _call(factory: Factory) -> Any:
@@ -127,7 +143,12 @@ class AtlasApp(App[None]):
         theming.register(self)
         theming.apply_theme(self, self.theme_name)
         self._apply_keymap()
-        self.store = Store(self.store_path)
+        try:
+            self.store = Store(self.store_path)
+        except StoreError as exc:  # the app still opens; this session is kept in memory only
+            self.notify(f"{exc}. Sessions of this run are kept in memory only.",
+                        severity="error", timeout=15)
+            self.store = Store(":memory:")
         self.session_id = self.store.new_session(
             "folder", str(self.folder.root), {"condition": self.condition}
         )
@@ -220,6 +241,7 @@ class AtlasApp(App[None]):
         status, message = self.status_of.get(item.key, ("new", ""))
         return QueueEntry(item.key, item.problem_id, item.title, status, message)
 
+    @_while_mounted
     def set_status(self, key: str, status: str, message: str) -> None:
         self.bridge.flush()  # a task that just ended: its last events are drawn with its status
         self.status_of[key] = (status, message)
@@ -234,6 +256,7 @@ class AtlasApp(App[None]):
     # --- showing ----------------------------------------------------------------------------
 
     @on(ProblemQueue.Highlighted)
+    @_while_mounted
     def _highlighted(self, event: ProblemQueue.Highlighted) -> None:
         if event.key != self.current_key:
             self.current_key = event.key
@@ -275,6 +298,7 @@ class AtlasApp(App[None]):
         self._refresh_status()
 
     @on(StatesChanged)
+    @_while_mounted
     def _states_changed(self, message: StatesChanged) -> None:
         key = self.current_key
         task_id = None
@@ -292,6 +316,7 @@ class AtlasApp(App[None]):
                 self.set_status(running.key, want, "")
         self._refresh_status()
 
+    @_while_mounted
     def _tick(self) -> None:
         self._refresh_status()
 

@@ -103,3 +103,17 @@ async def test_filter_and_maximize(tmp_path: Path) -> None:
         assert queue.outer_size.width == SIZE[0]  # the whole width, not its grid column
         await pilot.press("z")
         assert app.screen.maximized is None
+
+
+async def test_a_store_file_that_is_not_a_store_is_said_and_the_app_opens(tmp_path: Path
+                                                                          ) -> None:
+    bad = tmp_path / "not-a-store.sqlite"
+    bad.write_bytes(b"this is not SQLite at all" * 100)
+    app = create_app(make_folder(tmp_path / "problems"), Config(model="m.gguf"),
+                     store_path=bad, watch=False, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, app.loaded.is_set, "loaded")
+        assert any("not a usable atlas-tui store" in n.message for n in app._notifications)
+        assert app.store is not None and app.store.sessions()  # in memory, working
+        assert len(app.query_one("ProblemQueue").shown_keys) == 2  # type: ignore[attr-defined]
+    assert bad.read_bytes() == b"this is not SQLite at all" * 100  # left as it was
