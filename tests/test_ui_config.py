@@ -125,3 +125,18 @@ def test_gpu_memory_is_read_from_nvidia_smi_output() -> None:
     assert gpu.parse("9120, 16376\n") == "8.9/16.0 GiB"
     assert gpu.parse("1024, 81559\n2048, 81559\n") == "3.0/159.3 GiB"  # summed over GPUs
     assert gpu.parse("") is None and gpu.parse("[N/A], [N/A]") is None
+
+
+def test_the_open_command_refuses_a_bad_config_with_its_reason(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from atlas_tui.cli import main
+
+    bad = write(tmp_path / "bad.toml", "condition = 'E'\n")
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    result = CliRunner().invoke(main, [str(folder), "--config", str(bad)])
+    assert result.exit_code != 0
+    assert "condition 'E'" in result.output and str(bad) in result.output
+    result = CliRunner().invoke(main, [str(tmp_path / "nowhere")])
+    assert result.exit_code != 0 and "does not exist" in result.output
