@@ -39,7 +39,7 @@ def cell_detail(test: TestState, candidate_id: str, cell: Cell | None) -> Group:
     if cell is not None:
         head.append("  ")
         head.append_text(verdict_text(cell))
-        head.append(f" {cell.time_s:.2f}s")
+        head.append(f" in {cell.time_s:.2f}s")
     parts: list[Text] = [head, Text("input:", style="dim"), Text(_clip(test.input))]
     expected = cell.expected if cell and cell.expected is not None else test.expected
     parts += [Text("expected:", style="dim"), Text(_clip(expected))]
