@@ -17,7 +17,7 @@ import shlex
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -128,7 +128,7 @@ class AtlasApp(App[None]):
         self._sandbox_lock = asyncio.Lock()
         self._note = ""
         self._gpu_memory = ""
-        self._backend_label = ("scripted" if backend_factory else None)
+        self._backend_label: str | None = None  # the backend's kind, once it is open
 
     # --- building -------------------------------------------------------------------------
 
@@ -713,13 +713,3 @@ def create_app(
 ) -> AtlasApp:
     """The one way to build the app: the CLI and every test go through here."""
     return AtlasApp(Path(problem_dir), config or Config(), **options)
-
-
-def wait_for(predicate: Callable[[], bool]) -> Awaitable[None]:
-    """For tests and scripts: resolve once `predicate()` holds (checked every 20 ms)."""
-
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    return poll()

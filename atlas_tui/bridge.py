@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -38,7 +38,6 @@ class EventBridge:
         target: MessagePump,
         *,
         fps: float = DEFAULT_FPS,
-        on_event: Callable[[Event], None] | None = None,
         keep_finished: int = 32,
     ) -> None:
         self._target = target
@@ -46,7 +45,6 @@ class EventBridge:
         self._pending: deque[Event] = deque()
         self._states: dict[str, TaskState] = {}
         self._timer: Timer | None = None
-        self._on_event = on_event  # e.g. the store's append; called at emit time, in order
         # Finished tasks' states beyond this many are dropped (oldest first): a folder solved
         # overnight must not keep every task's text in memory. The store can fold them again.
         self._keep_finished = keep_finished
@@ -65,8 +63,6 @@ class EventBridge:
         self.flush()
 
     def emit(self, event: Event) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
         self._pending.append(event)
 
     def state(self, task_id: str) -> TaskState | None:

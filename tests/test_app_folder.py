@@ -30,9 +30,9 @@ def titles(app: AtlasApp) -> dict[str, str]:
     return {e.problem_id: e.title for e in (queue.entry(k) for k in queue.shown_keys) if e}
 
 
-def build(tmp_path: Path, folder: Path, **config: object) -> AtlasApp:
+def build(tmp_path: Path, folder: Path, *, quiet_s: float = 0.2, **config: object) -> AtlasApp:
     return create_app(folder, Config(**config), store_path=tmp_path / "s.sqlite",  # type: ignore[arg-type]
-                      watch=True, animate=False, watch_quiet_s=0.2)
+                      watch=True, animate=False, watch_quiet_s=quiet_s)
 
 
 async def test_queue_follows_created_changed_renamed_and_deleted_files(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ async def test_queue_follows_created_changed_renamed_and_deleted_files(tmp_path:
 
 async def test_a_burst_of_100_changes_processes_each_problem_once(tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "problems")
-    app = build(tmp_path, folder)
+    app = build(tmp_path, folder, quiet_s=1.0)  # a burst of milliseconds, even under load
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.watcher is not None, "watching")
         before = len(app.folder_changes)

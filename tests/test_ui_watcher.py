@@ -9,9 +9,11 @@ from pathlib import Path
 from atlas_tui.watcher import FolderWatcher, is_noise
 
 
-async def collect(root: Path, action, *, until, quiet_s: float = 0.2) -> list[set[Path]]:  # type: ignore[no-untyped-def]
+async def collect(root: Path, action, *, until, quiet_s: float = 1.0) -> list[set[Path]]:  # type: ignore[no-untyped-def]
+    """Run `action` against a watched folder and return the batches. The quiet period is wide
+    (1 s) so a burst written in a few milliseconds is one burst even on a loaded machine."""
     batches: list[set[Path]] = []
-    watcher = FolderWatcher(root, batches.append, quiet_s=quiet_s, max_wait_s=5.0)
+    watcher = FolderWatcher(root, batches.append, quiet_s=quiet_s, max_wait_s=10.0)
     watcher.start()
     try:
         await asyncio.sleep(0.1)  # the observer is scheduled
@@ -20,7 +22,7 @@ async def collect(root: Path, action, *, until, quiet_s: float = 0.2) -> list[se
             if until(batches):
                 break
             await asyncio.sleep(0.02)
-        await asyncio.sleep(quiet_s * 2)  # nothing more should come
+        await asyncio.sleep(quiet_s * 1.5)  # nothing more should come
     finally:
         watcher.stop()
     return batches
