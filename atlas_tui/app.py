@@ -137,7 +137,7 @@ class AtlasApp(App[None]):
             yield ProblemQueue(id="queue")
             yield TaskPanes(id="panes")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p: in the help
 
     async def on_mount(self) -> None:
         theming.register(self)
@@ -702,7 +702,8 @@ class AtlasApp(App[None]):
             if binding.id in ("help", "quit"):
                 continue
             action = getattr(self, f"action_{binding.action}")
-            yield SystemCommand(binding.description, f"key: {self.effective_keys()[binding.id]}"
+            yield SystemCommand(keys.describe(binding.id or ""),
+                                f"key: {self.effective_keys()[binding.id or '']}"
                                 f" · id: {binding.id}", action)
 
 

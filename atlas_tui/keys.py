@@ -9,28 +9,31 @@ from collections.abc import Mapping
 
 from textual.binding import Binding
 
-# (id, default keys, action, description, shown in footer)
-_TABLE: tuple[tuple[str, str, str, str, bool], ...] = (
-    ("solve", "s", "solve", "Solve", True),
-    ("solve_all", "S", "solve_all", "Solve all queued", False),
-    ("pause", "p", "pause", "Pause/resume", True),
-    ("cancel", "x", "cancel", "Cancel", True),
-    ("step_mode", "m", "step_mode", "Step mode", True),
-    ("next_step", "n", "next_step", "Next step", True),
-    ("prev_iteration", "left_square_bracket", "prev_iteration", "Prev iteration", False),
-    ("next_iteration", "right_square_bracket", "next_iteration", "Next iteration", False),
-    ("jump_iteration", "g", "jump_iteration", "Jump to iteration", False),
-    ("accept", "a", "accept", "Accept candidate", True),
-    ("edit", "e", "edit", "Edit candidate in $EDITOR", False),
-    ("add_test", "plus", "add_test", "Add test", False),
-    ("rerun", "r", "rerun", "Re-run from phase", False),
-    ("condition", "c", "condition", "Condition", False),
-    ("maximize", "z", "maximize", "Maximize pane", False),
-    ("theme", "t", "cycle_theme", "Theme", False),
-    ("filter", "slash", "filter", "Filter", False),
-    ("replay", "R", "replay", "Replay a session", False),
-    ("help", "question_mark", "help", "Help", True),
-    ("quit", "q", "quit", "Quit", True),
+# (id, default keys, action, footer label, what it does); every one is in the footer, the help
+# screen and the command palette.
+_TABLE: tuple[tuple[str, str, str, str, str], ...] = (
+    # help and quit first: on a narrow terminal the footer's end is what gets cut
+    ("help", "question_mark", "help", "help", "Help: every key, its id, the config file"),
+    ("quit", "q", "quit", "quit", "Quit"),
+    ("solve", "s", "solve", "solve", "Solve the highlighted problem"),
+    ("solve_all", "S", "solve_all", "all", "Solve all new problems, in turn"),
+    ("pause", "p", "pause", "pause", "Pause before the next step / resume"),
+    ("cancel", "x", "cancel", "cancel", "Cancel the running task"),
+    ("step_mode", "m", "step_mode", "step", "Step mode: pause before every step"),
+    ("next_step", "n", "next_step", "next", "Next step (continue past the gate)"),
+    ("prev_iteration", "left_square_bracket", "prev_iteration", "◀it",
+     "Previous repair iteration"),
+    ("next_iteration", "right_square_bracket", "next_iteration", "it▶", "Next repair iteration"),
+    ("jump_iteration", "g", "jump_iteration", "goto", "Jump to repair iteration N"),
+    ("accept", "a", "accept", "accept", "Accept the highlighted candidate (write it)"),
+    ("edit", "e", "edit", "edit", "Edit the candidate in $EDITOR and re-test it"),
+    ("add_test", "plus", "add_test", "test", "Add a test case"),
+    ("rerun", "r", "rerun", "rerun", "Re-run, pausing before a phase"),
+    ("condition", "c", "condition", "cond", "Choose the condition (A to full)"),
+    ("maximize", "z", "maximize", "max", "Maximize the focused pane"),
+    ("theme", "t", "cycle_theme", "theme", "Switch theme"),
+    ("filter", "slash", "filter", "filter", "Filter the queue"),
+    ("replay", "R", "replay", "replay", "Replay a stored session"),
 )
 
 BINDING_IDS: tuple[str, ...] = tuple(row[0] for row in _TABLE)
@@ -38,13 +41,13 @@ BINDING_IDS: tuple[str, ...] = tuple(row[0] for row in _TABLE)
 
 def workbench_bindings() -> list[Binding]:
     return [
-        Binding(keys, action, description, show=show, id=binding_id)
-        for binding_id, keys, action, description, show in _TABLE
+        Binding(keys, action, label, tooltip=description, id=binding_id)
+        for binding_id, keys, action, label, description in _TABLE
     ]
 
 
 def describe(binding_id: str) -> str:
-    return next(row[3] for row in _TABLE if row[0] == binding_id)
+    return next(row[4] for row in _TABLE if row[0] == binding_id)
 
 
 def unknown_ids(keymap: Mapping[str, str]) -> list[str]:

@@ -77,8 +77,8 @@ def tmux_app(tmp_path: Path, tiny_gguf: Path) -> Iterator[tuple[Tmux, Path]]:
 
 def test_solve_an_example_by_keys_in_a_real_terminal(tmux_app: tuple[Tmux, Path]) -> None:
     tmux, marker = tmux_app
-    screen = tmux.wait_for(lambda s: "sum-of-two" in s and "Quit" in s, "the queue and footer")
-    assert "balanced-bracket" in screen and "max-subarray" in screen and "Solve" in screen
+    screen = tmux.wait_for(lambda s: "sum-of-two" in s and "q quit" in s, "the queue, footer")
+    assert "balanced-bracket" in screen and "max-subarray" in screen and "s solve" in screen
 
     tmux.keys("/", "sum-of", "Enter")  # filter the queue down to one problem
     screen = tmux.wait_for(lambda s: "Sum of two integers" in s and "max-subarray" not in s,

@@ -86,7 +86,7 @@ class ReplayScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="replay-bar")
         yield TaskPanes(id="replay-panes")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(TaskPanes).show_problem(self._problem)
