@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.processes import host_processes_with
 
 from engine.problems.model import TestCase, TestKind
 from engine.sandbox import (
@@ -373,33 +374,19 @@ async def test_cancelling_a_run_kills_it_and_the_sandbox_goes_on(sandbox: Sandbo
     task = asyncio.create_task(sandbox.run(stdin(code), [case("", "")]))
     for _ in range(600):  # until the candidate's child is running
         await asyncio.sleep(0.1)
-        if processes_with(token):
+        if host_processes_with(token):
             break
-    assert processes_with(token), "the candidate never started"
+    assert host_processes_with(token), "the candidate never started"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     for _ in range(300):  # SIGKILL is asynchronous: give the kernel a moment
-        if not processes_with(token):
+        if not host_processes_with(token):
             break
         await asyncio.sleep(0.1)
-    assert processes_with(token) == []
+    assert host_processes_with(token) == []
     result = await sandbox.run(stdin("print(1)"), [case("", "1")])
     assert result.passed
-
-
-def processes_with(token: str) -> list[int]:
-    """Live (not zombie) host processes whose command line holds `token`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if token.encode() in cmdline and int(entry) != os.getpid():
-                found.append(int(entry))
-    return found
 
 
 async def test_string_hashing_is_the_same_in_every_worker() -> None:

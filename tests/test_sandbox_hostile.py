@@ -4,7 +4,6 @@ behind, and the next run in the same sandbox works."""
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 import sys
 import threading
@@ -13,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.processes import host_processes_with
 
 from engine.problems.model import TestCase, TestKind
 from engine.sandbox import IsolationTier, Program, Sandbox, SandboxLimits, Verdict
@@ -42,19 +42,6 @@ async def run(
 ):
     program = Program(code, TestKind.STDIN)
     return await sandbox.run(program, [TestCase(given, expected, TestKind.STDIN)], limits)
-
-
-def host_processes_with(token: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if token.encode() in cmdline and int(entry) != os.getpid():
-                found.append(int(entry))
-    return found
 
 
 async def assert_sandbox_healthy(sandbox: Sandbox) -> None:
