@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import Event
+from engine.lens.interface import EnergyScorer
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.gates import Gates
 from engine.problems.model import Problem
@@ -68,6 +69,7 @@ class SolveQueue:
         step_mode: bool = False,
     ) -> None:
         self._backend = backend
+        self._lenses: dict[str, EnergyScorer] = {}
         self._sandbox = sandbox
         self._store = store
         self._session_id = session_id
@@ -106,12 +108,22 @@ class SolveQueue:
             key, problem, pause_at = self.waiting.popleft()
             await self._solve_one(key, problem, pause_at)
 
+    def _lens(self, model: str) -> EnergyScorer:
+        """The model's trained Lens if `atlas-tui lens train` made one, else the neutral one;
+        loaded once per model (torch is imported only here, not at start-up)."""
+        from engine.lens.scorer import lens_for
+
+        if model not in self._lenses:
+            self._lenses[model] = lens_for(model)
+        return self._lenses[model]
+
     async def _solve_one(self, key: str, problem: Problem, pause_at: str | None) -> None:
         self._on_status(key, "solving", "")
         try:
             backend = await self._backend()
             sandbox = await self._sandbox()
-        except Exception as exc:  # no model, no sandbox: said on the queue row, nothing lost
+            lens = self._lens(backend.info.model)
+        except Exception as exc:  # no model, no sandbox, unusable Lens: said on the row
             self._on_status(key, "error", str(exc))
             return
         gates = Gates(self._pause_set(pause_at))
@@ -127,7 +139,7 @@ class SolveQueue:
 
         job = asyncio.get_running_loop().create_task(
             run_task(problem, backend, sandbox, config, store=self._store, emit=forward,
-                     task_id=task_id, gates=gates)
+                     task_id=task_id, gates=gates, lens=lens)
         )
         self.running = Running(key, problem, gates, job, task_id, pause_at)
         try:

@@ -42,7 +42,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 def build(tmp_path: Path, sandbox: Sandbox, **config: object) -> AtlasApp:
     folder = make_folder(tmp_path / "problems")
-    settings = Config(condition="D", **config)  # type: ignore[arg-type]
+    settings = Config(**{"condition": "D", **config})  # type: ignore[arg-type]
     return create_app(folder, settings, backend_factory=scripted_backend,
                       sandbox_factory=lambda: sandbox, store_path=tmp_path / "store.sqlite",
                       watch=False, animate=False)
@@ -301,3 +301,30 @@ async def test_a_model_that_fails_to_load_explains_itself_and_browsing_goes_on(
         await wait_until(pilot, lambda: status(app) == "error", "the row says why")
         await pilot.press("up")  # max.md sorts before sum.md
         await wait_until(pilot, lambda: (app.current_key or "").endswith("::max"), "browse on")
+
+
+async def test_a_trained_lens_for_the_model_scores_the_candidates(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Lens that `atlas-tui lens train` saved for this model is picked up by the workbench:
+    every candidate gets its energy and a pass probability, not the neutral Lens's."""
+    from engine.lens.scorer import default_artifact_path
+    from engine.lens.synthetic import planted
+    from engine.lens.train import TrainConfig, train
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    info = scripted_backend().info
+    artifact = train(planted(problems=6, dim=info.embedding_size or 64, model=info.model),
+                     TrainConfig(hidden=8, epochs=1))
+    artifact.save(default_artifact_path(info.model))
+
+    app = build(tmp_path, sandbox, condition="full")  # the Lens scores in Phase 2
+    async with app.run_test(size=SIZE) as pilot:
+        await highlight(pilot, app, "sum-two")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: status(app) in ("pass", "fail", "error"), "solved")
+        state = app.current_state()
+        assert state is not None and state.candidates
+        scored = [c for c in state.candidates.values() if c.energy is not None]
+        assert scored and all(c.lens != "neutral" for c in scored)
+        assert all(c.pass_probability is not None for c in scored)
