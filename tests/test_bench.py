@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.bench_store import attempts as store_attempts
 from test_task import PROBLEM, RIGHT, Config, ScriptedSolver, SubprocessGrader
 
 from engine import events as ev
@@ -168,19 +169,6 @@ def _bench_process(store: Path, release: Path, mode: str) -> subprocess.Popen[by
     return subprocess.Popen([sys.executable, "-c", BENCH_SCRIPT, str(store), str(release), mode])
 
 
-def _snapshot(path: Path) -> dict[str, list[tuple[str, int, str, int]]]:
-    """problem id -> its attempts as (task id, attempt, status, events)."""
-    try:
-        with Store(path, readonly=True) as store:
-            out: dict[str, list[tuple[str, int, str, int]]] = {}
-            for t in store.tasks():
-                out.setdefault(t.problem_id, []).append((t.task_id, t.attempt, t.status,
-                                                         t.last_seq))
-            return out
-    except Exception:
-        return {}  # the file or its schema is not there yet
-
-
 def test_a_bench_killed_mid_task_resumes_without_redoing_finished_tasks(tmp_path: Path
                                                                        ) -> None:
     store_path, release = tmp_path / "run.sqlite", tmp_path / "release"
@@ -188,7 +176,7 @@ def test_a_bench_killed_mid_task_resumes_without_redoing_finished_tasks(tmp_path
     try:
         deadline = time.monotonic() + 120
         while True:  # wait (not a timed assertion) until p3 is mid-task
-            snap = _snapshot(store_path)
+            snap = store_attempts(store_path)
             if "p3" in snap and snap["p3"][0][3] >= 23:  # started, tokens, candidate
                 break
             assert proc.poll() is None, "the bench process ended early"
@@ -200,7 +188,7 @@ def test_a_bench_killed_mid_task_resumes_without_redoing_finished_tasks(tmp_path
         proc.kill()
         proc.wait()
 
-    before = _snapshot(store_path)
+    before = store_attempts(store_path)
     assert [a[2] for a in before["p1"]] == ["submitted"]
     assert [a[2] for a in before["p2"]] == ["submitted"]
     assert [a[2] for a in before["p3"]] == ["running"] and "p4" not in before
@@ -209,7 +197,7 @@ def test_a_bench_killed_mid_task_resumes_without_redoing_finished_tasks(tmp_path
     resumed = _bench_process(store_path, release, "resume")
     assert resumed.wait(timeout=300) == 0
 
-    after = _snapshot(store_path)
+    after = store_attempts(store_path)
     assert after["p1"] == before["p1"] and after["p2"] == before["p2"]  # not redone, untouched
     assert [(a[1], a[2]) for a in after["p3"]] == [(1, "interrupted"), (2, "submitted")]
     assert after["p3"][0][3] == before["p3"][0][3]  # the cut log is kept as it was

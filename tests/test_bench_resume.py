@@ -14,6 +14,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from support.bench_store import attempts as store_attempts
+
 from engine import events as ev
 from engine.bench import bench_report, bench_session
 from engine.store import Store
@@ -67,21 +69,8 @@ def _start(store: Path, release: Path, mode: str) -> subprocess.Popen[bytes]:
                             start_new_session=True)
 
 
-def _attempts(path: Path) -> dict[str, list[tuple[str, int, str, int]]]:
-    """problem id -> its attempts as (task id, attempt, status, events)."""
-    try:
-        with Store(path, readonly=True) as store:
-            out: dict[str, list[tuple[str, int, str, int]]] = {}
-            for t in store.tasks():
-                out.setdefault(t.problem_id, []).append((t.task_id, t.attempt, t.status,
-                                                         t.last_seq))
-            return out
-    except Exception:
-        return {}  # not created yet
-
-
 def _p3_waits_on_the_model(path: Path) -> bool:
-    attempts = _attempts(path).get("p3")
+    attempts = store_attempts(path).get("p3")
     if not attempts:
         return False
     with Store(path, readonly=True) as store:
@@ -95,7 +84,7 @@ def test_a_real_bench_killed_mid_task_resumes_where_it_stopped(tmp_path: Path) -
         deadline = time.monotonic() + 240
         while not _p3_waits_on_the_model(store_path):  # a wait for a real process
             assert proc.poll() is None, "the bench ended before p3 began"
-            assert time.monotonic() < deadline, f"p3 never began: {_attempts(store_path)}"
+            assert time.monotonic() < deadline, f"p3 never began: {store_attempts(store_path)}"
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)  # the bench process only, as an OOM kill would
         assert proc.wait(timeout=60) == -signal.SIGKILL
@@ -105,7 +94,7 @@ def test_a_real_bench_killed_mid_task_resumes_where_it_stopped(tmp_path: Path) -
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # sandbox workers it left behind
 
-    before = _attempts(store_path)
+    before = store_attempts(store_path)
     assert [a[2] for a in before["p1"]] == ["submitted"]
     assert [a[2] for a in before["p2"]] == ["submitted"]
     assert [a[2] for a in before["p3"]] == ["running"] and "p4" not in before
@@ -119,7 +108,7 @@ def test_a_real_bench_killed_mid_task_resumes_where_it_stopped(tmp_path: Path) -
         with contextlib.suppress(ProcessLookupError):
             os.killpg(resumed.pid, signal.SIGKILL)
 
-    after = _attempts(store_path)
+    after = store_attempts(store_path)
     assert after["p1"] == before["p1"] and after["p2"] == before["p2"]  # not redone
     assert [(a[1], a[2]) for a in after["p3"]] == [(1, "interrupted"), (2, "submitted")]
     assert after["p3"][0][3] == before["p3"][0][3]  # the cut log is kept as it was
