@@ -28,6 +28,9 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     # (token id, bias) pairs added to the logits, as OpenAI's logit_bias; ids are the model's own
     logit_bias: tuple[tuple[int, float], ...] = ()
+    # What the call is for ("probe", "selftest", ...): never sent to the model; logs and the
+    # scripted test double use it, so prompts need no routing marker.
+    purpose: str = ""
 
 
 class BudgetTier(StrEnum):

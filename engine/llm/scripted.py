@@ -7,8 +7,9 @@ embeddings (deterministic from a hash of the text, so equal texts embed equally)
 
 The script maps a key to an answer. A call's prompt text (a raw prompt, or every chat message's
 content) is matched against the keys in order; the first key found in it (a substring, or a
-compiled regex that searches it) picks the answer. Pipeline prompts name their purpose, so keys
-such as "constraints" or "Repair" select the answer for each step. An answer is:
+compiled regex that searches it) picks the answer. A call's `SamplingParams.purpose` is matched
+as a marker line `[atlas:PURPOSE]` before the prompt (the model never sees it), so keys such as
+"[atlas:probe]" select the answer for each pipeline step. An answer is:
 
 - a string (the model's whole output, `<think>...</think>` included if it should think),
 - a sequence of strings, used in turn by successive matching calls (the last one repeats),
@@ -103,6 +104,8 @@ class ScriptedBackend:
     ) -> AsyncIterator[Delta | GenerationResult]:
         started = time.perf_counter()
         text = prompt if isinstance(prompt, str) else "\n".join(m.content for m in prompt)
+        if params.purpose:
+            text = f"[atlas:{params.purpose}]\n{text}"
         key, answer = self._pick(text)
         self.calls.append(ScriptedCall(text, params, budget, key))
         output, capped = _apply_budget(_pieces(answer, text), budget, self._tags)

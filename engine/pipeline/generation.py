@@ -52,7 +52,9 @@ async def generate(
     tier = tier or run.tier_for(step)
     budget = ThinkingBudget.for_tier(tier) if run.config.budget_forcing else None
     seed = None if run.config.seed is None else run.config.seed + run.usage.generations
-    params = SamplingParams(temperature=temperature, max_tokens=run.config.max_tokens, seed=seed)
+    params = SamplingParams(
+        temperature=temperature, max_tokens=run.config.max_tokens, seed=seed, purpose=purpose
+    )
     run.usage.generations += 1
 
     stream_id = run.next_id("g")
