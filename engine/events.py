@@ -126,6 +126,16 @@ class GenerationFinished(Event):
     finish_reason: str = "stop"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerationStopped(Event):
+    """A generation cut short: at its token limit ("length") or by the loop guard ("loop")."""
+
+    stream_id: str
+    purpose: str
+    reason: Literal["length", "loop"]
+    message: str
+
+
 # --- Phase 1 --------------------------------------------------------------------------------
 
 

@@ -262,6 +262,15 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class WarningInfo:
+    """Something a person should see that did not stop the run (a generation cut short)."""
+
+    seq: int
+    where: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class GateInfo:
     step: str
     detail: str
@@ -304,6 +313,7 @@ class TaskState:
     submitted: Submission | None = None
     graded: Grade | None = None
     errors: tuple[ErrorInfo, ...] = ()
+    warnings: tuple[WarningInfo, ...] = ()
     gate: GateInfo | None = None  # paused here, waiting for a person
     gate_history: tuple[tuple[str, str], ...] = ()  # (step, action)
     user_actions: tuple[tuple[str, Mapping[str, Any]], ...] = ()
@@ -430,6 +440,10 @@ def _task_finished(s: TaskState, e: ev.TaskFinished) -> dict[str, Any]:
 
 def _error(s: TaskState, e: ev.ErrorRaised) -> dict[str, Any]:
     return {"errors": (*s.errors, ErrorInfo(e.seq, e.where, e.message, e.fatal))}
+
+
+def _generation_stopped(s: TaskState, e: ev.GenerationStopped) -> dict[str, Any]:
+    return {"warnings": (*s.warnings, WarningInfo(e.seq, e.purpose, e.message))}
 
 
 def _generation_started(s: TaskState, e: ev.GenerationStarted) -> dict[str, Any]:
@@ -651,6 +665,7 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.GenerationStarted: _generation_started,
     ev.TokenDelta: _token_delta,
     ev.GenerationFinished: _generation_finished,
+    ev.GenerationStopped: _generation_stopped,
     ev.ConstraintsExtracted: _constraints,
     ev.PlanProposed: _plan,
     ev.CandidateCreated: _candidate_created,

@@ -290,7 +290,7 @@ async def test_a_trained_lens_sets_k_and_tier_and_breaks_ties_by_energy(
     lens = ShortIsLikely()
     backend = EmbedsByLength(script)
     events: list[ev.Event] = []
-    config = PipelineConfig.preset("C", differential=False, n_plans=1)
+    config = PipelineConfig.preset("C", differential=False, n_plans=1, thinking_model=True)
     outcome = await solve(PROBLEM.view(), backend, sandbox, config, events.append, lens=lens)
 
     assert lens.probe_energies == [1.0]  # the one-line probe, scored before k was chosen

@@ -84,7 +84,27 @@ class PipelineConfig:
         }
     )
     budget_forcing: bool = True  # cap and extend thinking per tier (off: the model's default)
-    max_tokens: int = 8192  # per generation, thinking included
+    # Answer tokens per generation, by purpose, sized for what each step writes (a program, a
+    # short plan, a handful of tests); a thinking model gets its thinking budget on top. A
+    # generation that reaches its limit is cut there and says so (finish_reason "length").
+    token_limits: dict[str, int] = field(
+        default_factory=lambda: {
+            "probe": 1024,
+            "implement": 1024,
+            "diversity": 1024,
+            "repair": 1536,
+            "constraints": 384,
+            "plan": 384,
+            "selftest": 768,
+            "differential": 384,
+            "adjudicate": 384,
+        }
+    )
+    max_tokens: int = 8192  # a ceiling on every generation, thinking included
+    # Whether the model thinks in <think> tags (the catalogue knows; None: assume it does until
+    # a generation shows it does not). A model that does not think gets no thinking budget.
+    thinking_model: bool | None = None
+    loop_guard: bool = True  # stop a generation caught in a loop, keep what came before it
     seed: int | None = None  # each generation gets seed + its number when set
 
     # Phase 2: select
@@ -137,6 +157,12 @@ class PipelineConfig:
 
     def with_overrides(self, **overrides: Any) -> PipelineConfig:
         return dataclasses.replace(self, **overrides)
+
+    def token_limit(self, purpose: str, thinking_budget: int = 0) -> int:
+        """Tokens one generation for `purpose` may use: its answer limit plus the thinking
+        budget, never above `max_tokens`."""
+        answer = self.token_limits.get(purpose, self.max_tokens)
+        return min(answer + thinking_budget, self.max_tokens)
 
     def tier(self, step: str) -> BudgetTier:
         return BudgetTier(self.tiers.get(step, "none"))

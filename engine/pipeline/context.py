@@ -97,10 +97,14 @@ class Run:
     step: str = "start"  # the step now running, named in errors
     # Budget tier for code-writing steps chosen from the probe's energy (adaptive, Lens-driven).
     code_tier: BudgetTier | None = None
+    # Whether the model thinks: the config's word, else learnt from the first answer.
+    model_thinks: bool | None = None
     started: float = field(default_factory=time.monotonic)
     _ids: dict[str, itertools.count] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.model_thinks is None:
+            self.model_thinks = self.config.thinking_model
         if not self.templates:
             override = Path(self.config.prompts_dir) if self.config.prompts_dir else None
             self.templates = load_all(override)

@@ -4,10 +4,17 @@ The prompt is a named template rendered with the problem (from the view only); t
 records the template, its version and the full prompt text, so every answer can be traced to
 what produced it. Deltas are batched (`config.token_batch` per event) so viewers are not
 flooded one token at a time.
+
+Every call is bounded: a token limit for its purpose (`PipelineConfig.token_limit`), and a loop
+guard that closes the stream once the text repeats itself (`engine.llm.guard`), keeping what
+came before the loop. Both stops are in the GenerationFinished event (finish_reason "length" or
+"loop") and a GenerationStopped event says what was cut, so the workbench and reports show it.
 """
 
 from __future__ import annotations
 
+import time
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from engine import events as ev
@@ -20,6 +27,7 @@ from engine.llm.base import (
     SamplingParams,
     ThinkingBudget,
 )
+from engine.llm.guard import LoopGuard
 from engine.pipeline.context import Run
 
 
@@ -50,10 +58,12 @@ async def generate(
     user = prompt_template.render(**variables)
     messages = [ChatMessage("system", system), ChatMessage("user", user)]
     tier = tier or run.tier_for(step)
-    budget = ThinkingBudget.for_tier(tier) if run.config.budget_forcing else None
+    thinks = run.model_thinks is not False
+    budget = ThinkingBudget.for_tier(tier) if run.config.budget_forcing and thinks else None
     seed = None if run.config.seed is None else run.config.seed + run.usage.generations
+    max_tokens = run.config.token_limit(purpose, budget.max_tokens if budget else 0)
     params = SamplingParams(
-        temperature=temperature, max_tokens=run.config.max_tokens, seed=seed, purpose=purpose
+        temperature=temperature, max_tokens=max_tokens, seed=seed, purpose=purpose
     )
     run.usage.generations += 1
 
@@ -69,6 +79,8 @@ async def generate(
         temperature=temperature,
     )
     result = await _stream(run, stream_id, messages, params, budget)
+    if run.model_thinks is None:
+        run.model_thinks = bool(result.thinking.strip() or result.budget.thinking_tokens)
     run.usage.prompt_tokens += result.prompt_tokens
     run.usage.completion_tokens += result.completion_tokens
     await run.emit(
@@ -83,6 +95,19 @@ async def generate(
         budget_extensions=result.budget.extensions,
         finish_reason=result.finish_reason,
     )
+    if result.finish_reason in ("length", "loop"):
+        await run.emit(
+            ev.GenerationStopped,
+            stream_id=stream_id,
+            purpose=purpose,
+            reason=result.finish_reason,
+            message=(
+                f"{purpose}: stopped at its token limit ({max_tokens})"
+                if result.finish_reason == "length"
+                else f"{purpose}: stopped after {result.completion_tokens} tokens, the text "
+                "was repeating itself; what came before the loop is kept"
+            ),
+        )
     return Generation(stream_id, result)
 
 
@@ -96,6 +121,10 @@ async def _stream(
     batch: list[str] = []
     channel = "answer"
     result: GenerationResult | None = None
+    guards = {"answer": LoopGuard(), "thinking": LoopGuard()} if run.config.loop_guard else {}
+    tokens = 0
+    started = time.monotonic()
+    first_token_at: float | None = None
 
     async def flush() -> None:
         if batch:
@@ -105,20 +134,39 @@ async def _stream(
             )
             batch.clear()
 
-    async for item in run.backend.stream(messages, params, budget=budget):
-        if isinstance(item, Delta):
-            if item.channel != channel:
-                await flush()
-                channel = item.channel
-            batch.append(item.text)
-            if len(batch) >= run.config.token_batch:
-                await flush()
-        else:
-            result = item
+    async with aclosing(run.backend.stream(messages, params, budget=budget)) as stream:
+        async for item in stream:
+            if isinstance(item, Delta):
+                if item.channel != channel:
+                    await flush()
+                    channel = item.channel
+                batch.append(item.text)
+                tokens += 1
+                first_token_at = first_token_at or time.monotonic()
+                guard = guards.get(item.channel)
+                if guard is not None and guard.feed(item.text):
+                    break  # closing the stream stops the model within a token or two
+                if len(batch) >= run.config.token_batch:
+                    await flush()
+            else:
+                result = item
     await flush()
-    if result is None:
+    if result is not None:
+        return result
+    tripped = [name for name, guard in guards.items() if guard.tripped]
+    if not tripped:
         raise RuntimeError("the backend's stream ended without a result")
-    return result
+    # The loop guard closed the stream: the backend's own result never came.
+    now = time.monotonic()
+    return GenerationResult(
+        thinking=guards["thinking"].usable_text(),
+        answer=guards["answer"].usable_text(),
+        prompt_tokens=0,  # unknown: the backend reports it only with its result
+        completion_tokens=tokens,
+        finish_reason="loop",
+        time_to_first_token_s=(first_token_at or now) - started,
+        elapsed_s=now - started,
+    )
 
 
 async def code_from(run: Run, generation: Generation) -> str | None:

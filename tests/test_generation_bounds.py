@@ -1,0 +1,110 @@
+"""Every generation is bounded: a token limit per purpose, and a loop guard that closes a stream
+repeating itself and keeps what came before. Both stops are events a viewer folds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from support.pipeline_scenarios import PROBE, SELFTEST, fenced
+
+from engine import events as ev
+from engine.llm.guard import LoopGuard, find_loop
+from engine.llm.scripted import ScriptedBackend
+from engine.pipeline.config import PipelineConfig
+from engine.pipeline.runner import solve
+from engine.problems.model import Problem, TestCase, TestKind
+from engine.sandbox.sandbox import Sandbox
+from engine.state import reduce
+
+PROBLEM = Problem(
+    id="double",
+    title="Double it",
+    statement="Read an integer n and print 2 * n.",
+    test_kind=TestKind.STDIN,
+    public_tests=(TestCase("3\n", "6\n", TestKind.STDIN, origin="statement"),),
+    hidden_tests=(TestCase("5\n", "10\n", TestKind.STDIN),),
+)
+RIGHT = "print(int(input()) * 2)\n"
+# What the real 0.5B model did on HumanEval/10's differential inputs: one value forever.
+LOOPING = fenced(RIGHT) + "\nExample inputs:\n" + '"cat", ' * 3000
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with await Sandbox.create() as box:
+        yield box
+
+
+def test_guard_finds_a_repeated_unit_and_keeps_the_text_before_it() -> None:
+    guard = LoopGuard()
+    text = "def f(x):\n    return x\n" + "print(f(1))\n" * 80
+    tripped_at = next(i for i in range(0, len(text), 5) if guard.feed(text[i : i + 5]))
+    assert guard.tripped and guard.period == len("print(f(1))\n")
+    assert tripped_at < len(text) // 2  # stopped early, not at the end
+    assert guard.usable_text().rstrip("\n") == "def f(x):\n    return x\nprint(f(1))"
+
+
+def test_guard_leaves_ordinary_code_alone() -> None:
+    code = (
+        "import sys\n\ndef main():\n    data = sys.stdin.read().split()\n"
+        "    n = int(data[0])\n    total = 0\n    for i in range(n):\n"
+        "        total += int(data[1 + i])\n    print(total)\n\n"
+        "# " + "=" * 70 + "\nmain()\n"
+    ) * 3  # even a program written three times over is not a short loop
+    assert find_loop(code) is None
+    assert find_loop("x" * 399) is None and find_loop("x" * 400) == (0, 1)
+
+
+async def test_a_looping_generation_is_stopped_and_its_code_kept(sandbox: Sandbox) -> None:
+    backend = ScriptedBackend({PROBE: LOOPING})
+    events: list[ev.Event] = []
+    config = PipelineConfig.preset("A")
+    outcome = await solve(PROBLEM.view(), backend, sandbox, config, events.append)
+
+    finished = [e for e in events if isinstance(e, ev.GenerationFinished)]
+    assert [e.finish_reason for e in finished] == ["loop"]
+    assert finished[0].completion_tokens < 400  # far short of the 3,000 repeats
+    stopped = [e for e in events if isinstance(e, ev.GenerationStopped)]
+    assert [(e.purpose, e.reason) for e in stopped] == [("probe", "loop")]
+    assert outcome.answer == RIGHT  # the program before the loop still counts
+    assert outcome.examples_verdict == "AC"
+    state = reduce(events)
+    assert [w.where for w in state.warnings] == ["probe"]
+    assert "repeating itself" in state.warnings[0].message
+
+
+async def test_each_purpose_has_its_own_token_limit(sandbox: Sandbox) -> None:
+    long_tests = "```input\n1\n```\n```output\n2\n```\n" * 400
+    backend = ScriptedBackend({PROBE: fenced("print(int(input()) + 1)\n"), SELFTEST: long_tests},
+                              default=fenced(RIGHT))
+    config = PipelineConfig.preset("D", loop_guard=False, repair_iterations=0,
+                                   thinking_model=False,
+                                   token_limits={"probe": 300, "selftest": 50})
+    events: list[ev.Event] = []
+    await solve(PROBLEM.view(), backend, sandbox, config, events.append)
+
+    limits = {call.params.purpose: call.params.max_tokens for call in backend.calls}
+    assert limits["probe"] == 300 and limits["selftest"] == 50
+    assert limits["plan"] == config.max_tokens  # a purpose without a limit gets the ceiling
+    capped = [e for e in events if isinstance(e, ev.GenerationStopped)]
+    assert {e.purpose for e in capped} == {"selftest"}
+    assert all(e.reason == "length" and "(50)" in e.message for e in capped)
+
+
+async def test_a_model_seen_not_to_think_gets_no_thinking_budget(sandbox: Sandbox) -> None:
+    backend = ScriptedBackend({PROBE: fenced("print(int(input()) + 1)\n")},
+                              default=fenced(RIGHT))
+    config = PipelineConfig.preset("D", repair_iterations=0, token_limits={"probe": 300})
+    await solve(PROBLEM.view(), backend, sandbox, config, lambda e: None)
+
+    first, *rest = backend.calls
+    assert first.budget is not None and first.params.max_tokens > 300  # not known yet
+    assert rest and all(call.budget is None for call in rest)  # the probe did not think
+
+
+def test_thinking_budget_comes_on_top_of_the_answer_limit() -> None:
+    config = PipelineConfig(token_limits={"probe": 1000}, max_tokens=4000)
+    assert config.token_limit("probe") == 1000
+    assert config.token_limit("probe", thinking_budget=2048) == 3048
+    assert config.token_limit("probe", thinking_budget=9000) == 4000
