@@ -131,7 +131,8 @@ async def test_a_marker_planted_in_hidden_tests_never_reaches_a_prompt_or_an_eve
             problem,
             backend,
             sandbox,
-            PipelineConfig.preset("full"),
+            # every step runs, also those the defaults skip once the examples decide
+            PipelineConfig.preset("full", stop_when_passing=False, only_when_undecided=False),
             store=store,
             emit=events.append,
             solver=watching_solve,

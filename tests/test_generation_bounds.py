@@ -79,7 +79,7 @@ async def test_each_purpose_has_its_own_token_limit(sandbox: Sandbox) -> None:
     backend = ScriptedBackend({PROBE: fenced("print(int(input()) + 1)\n"), SELFTEST: long_tests},
                               default=fenced(RIGHT))
     config = PipelineConfig.preset("D", loop_guard=False, repair_iterations=0,
-                                   thinking_model=False,
+                                   thinking_model=False, only_when_undecided=False,
                                    token_limits={"probe": 300, "selftest": 50})
     events: list[ev.Event] = []
     await solve(PROBLEM.view(), backend, sandbox, config, events.append)

@@ -290,7 +290,8 @@ async def test_a_trained_lens_sets_k_and_tier_and_breaks_ties_by_energy(
     lens = ShortIsLikely()
     backend = EmbedsByLength(script)
     events: list[ev.Event] = []
-    config = PipelineConfig.preset("C", differential=False, n_plans=1, thinking_model=True)
+    config = PipelineConfig.preset("C", differential=False, n_plans=1, thinking_model=True,
+                                   stop_when_passing=False)
     outcome = await solve(PROBLEM.view(), backend, sandbox, config, events.append, lens=lens)
 
     assert lens.probe_energies == [1.0]  # the one-line probe, scored before k was chosen

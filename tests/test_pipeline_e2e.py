@@ -52,8 +52,9 @@ def no_errors(events: list[ev.Event]) -> None:
 async def test_probe_right_is_submitted_without_drawing_more(
     shared_data: Path, sandbox: Sandbox
 ) -> None:
-    """MBPP (assert tests), condition full: the probe passes the public example, so adaptive k
-    draws nothing more; the probe is submitted and passes the hidden asserts."""
+    """MBPP (assert tests), condition full: the probe passes the public example, so the run
+    exits early (condition A's cost): nothing more is generated; the probe is submitted and
+    passes the hidden asserts."""
     problem = dataset_problem(shared_data, "mbpp/sanitized-mbpp.json.gz", "mbpp/2")
     right = "def similar_elements(a, b):\n    return tuple(set(a) & set(b))\n"
     script = {
@@ -71,15 +72,15 @@ async def test_probe_right_is_submitted_without_drawing_more(
     assert done.outcome.verdict == "AC"
     graded = len(problem.public_tests) + len(problem.hidden_tests)
     assert done.outcome.passed == done.outcome.total == graded
-    (kept,) = done.of(ev.TestsGenerated)
-    assert kept.kept == ("s1",)  # both generations wrote it: two witnesses
-    assert [r.verdict for r in done.of(ev.TestRun) if r.test_id == "s1"] == ["AC"]
+    assert [call.params.purpose for call in done.backend.calls] == ["probe"]
+    assert done.of(ev.TestsGenerated) == []
 
 
 async def test_probe_wrong_and_a_plan_right(shared_data: Path, sandbox: Sandbox) -> None:
     """LiveCodeBench stdin (abc313_a), condition B: the probe fails the examples, PlanSearch
     draws plans, the second plan's program (o1-mini's, officially correct) passes them and is
-    submitted; it passes the recovered private test."""
+    submitted; drawing stops there (no third plan, no diverse sample); it passes the recovered
+    private test."""
     problem = lcb_problem_with_private_tests(shared_data, "abc313_a")
     right, official = lcb_reference(shared_data, "abc313_a", "o1_mini")
     assert official
@@ -100,10 +101,9 @@ async def test_probe_wrong_and_a_plan_right(shared_data: Path, sandbox: Sandbox)
         ("c1", "probe", "probe"),
         ("c2", "plan", "plan 1"),
         ("c3", "plan", "plan 2"),
-        ("c4", "diversity", "diverse 1 (T=0.6)"),
     ]
-    assert len(done.of(ev.PlanProposed)) == 3
-    assert len(done.of(ev.NoCodeFound)) == 1  # plan 3 answered in prose
+    assert len(done.of(ev.PlanProposed)) == 2  # plan 3 was never asked for
+    assert "diversity" not in {call.params.purpose for call in done.backend.calls}
     (selected,) = done.of(ev.CandidateSelected)
     assert selected.candidate_id == "c3" and "first candidate to pass" in selected.reason
     assert done.submitted.phase == "plan" and done.submitted.code.strip() == right.strip()
@@ -132,7 +132,8 @@ async def test_all_pass_the_examples_but_s_star_tells_the_right_one(
         ADJUDICATE: pick_output("110"),  # 9 + 9 liters: 90 km, one refill at 5, one more at 10
     }
     done = await solve_task(
-        problem, script, sandbox, "C", adaptive_k=False, k=2, n_plans=1, n_diverse=1
+        problem, script, sandbox, "C", adaptive_k=False, k=2, n_plans=1, n_diverse=1,
+        early_exit=False, stop_when_passing=False,  # all three pass: S* must tell them apart
     )
 
     no_errors(done.events)
@@ -169,7 +170,9 @@ async def test_no_candidate_right_and_a_repair_fixes_it(
         REPAIR: "<think>With N = 1 there are no other people: max of an empty list fails."
         "</think>\n" + fenced(right, "Handle N = 1 on its own."),
     }
-    done = await solve_task(problem, script, sandbox, "D")
+    done = await solve_task(
+        problem, script, sandbox, "D", early_exit=False, only_when_undecided=False
+    )
 
     no_errors(done.events)
     assert [c.candidate_id for c in done.of(ev.CandidateCreated)] == ["c1", "c2"]
@@ -259,7 +262,7 @@ async def test_backend_error_mid_run_still_submits_the_best_so_far(
         PROBE: fenced(right),
         CONSTRAINTS: BackendError("the server at 127.0.0.1:8080 stopped answering (3 retries)"),
     }
-    done = await solve_task(problem, script, sandbox, "full", adaptive_k=False)
+    done = await solve_task(problem, script, sandbox, "full", adaptive_k=False, early_exit=False)
 
     (error,) = done.of(ev.ErrorRaised)
     assert error.where == "plan" and "stopped answering" in error.message

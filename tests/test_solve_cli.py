@@ -135,7 +135,7 @@ def test_solve_uses_a_lens_and_refuses_one_it_cannot(
     own = train(planted(problems=6, dim=dim, model=scripted_model.info.model),
                 TrainConfig(hidden=8, epochs=1)).save(tmp_path / "own.pt")
     used = CliRunner().invoke(main, ["solve", target, "--condition", "full", "--lens", str(own),
-                                     "--json"])
+                                     "--set", "early_exit=false", "--json"])
     assert used.exit_code == 0, used.output
     with Store(Path(json.loads(used.stdout)["log"]["store"]), readonly=True) as store:
         events = store.events(json.loads(used.stdout)["log"]["task_id"])

@@ -54,7 +54,7 @@ async def test_no_prompt_and_no_event_before_grading_sees_a_hidden_test(
         {"[atlas:probe]": f"```python\n{WRONG}\n```"},  # a wrong probe: every phase runs
         default=f"<think>Double it.</think>\n```python\n{RIGHT}\n```",
     )
-    config = PipelineConfig.preset("full", max_tokens=512)
+    config = PipelineConfig.preset("full", max_tokens=512, stop_when_passing=False)
     live: list[ev.Event] = []
     with Store(tmp_path / "run.sqlite") as store:
         out = await run_task(PROBLEM, backend, sandbox, config, store=store, emit=live.append)

@@ -68,6 +68,11 @@ class PipelineConfig:
     adaptive_k: bool = True
     k: int = 5
     k_after_probe_pass: int = 0
+    # Early exit: a probe that passes every public example is submitted at once, so easy
+    # problems cost what condition A costs. Drawing stops, likewise, as soon as a candidate
+    # passes every public example (`stop_when_passing`).
+    early_exit: bool = True
+    stop_when_passing: bool = True
 
     # Budget forcing: the thinking budget tier per step (the Lens may raise it per problem).
     tiers: dict[str, str] = field(
@@ -109,7 +114,10 @@ class PipelineConfig:
 
     # Phase 2: select
     run_examples: bool = True  # public examples (also reported for condition A)
+    statement_examples: bool = True  # examples written in the statement are public tests too
     selection: Selection = "scored"
+    behaviour_groups: bool = True  # candidates grouped by behaviour on mutated example inputs
+    n_mutated_inputs: int = 12
     lens_scoring: bool = True
     differential: bool = True
     n_differential_inputs: int = 4
@@ -119,6 +127,9 @@ class PipelineConfig:
 
     # Phase 3: self-tests and repair
     selftests: bool = True
+    # Self-tests and S* cost generations: spend them only when the examples and behaviour groups
+    # leave the choice open (no candidate passes the examples, or passing ones disagree).
+    only_when_undecided: bool = True
     n_selftests: int = 5  # tests asked for per generation
     selftest_generations: int = 2  # independent generations of self-tests
     selftest_min_witnesses: int = 2  # generations + candidates agreeing on an expected output
@@ -146,6 +157,7 @@ class PipelineConfig:
             "selection": "scored" if (phase2 or phase3) else "first_passing" if phase1
             else "probe",
             "lens_scoring": phase2,
+            "behaviour_groups": phase2,
             "differential": phase2,
             "adjudicate": phase2,
             "codet": phase2,

@@ -27,6 +27,8 @@ from engine.problems.model import ProblemView, TestCase, TestKind
 from engine.sandbox.types import Program, SandboxLimits, Verdict
 
 Emit = Callable[[ev.Event], Awaitable[None] | None]
+# Called with each new candidate while a step draws several; True: enough, stop drawing.
+Enough = Callable[["Candidate"], Awaitable[bool]]
 TestSource = Literal["public", "self", "user", "differential"]
 
 
@@ -97,6 +99,9 @@ class Run:
     step: str = "start"  # the step now running, named in errors
     # Budget tier for code-writing steps chosen from the probe's energy (adaptive, Lens-driven).
     code_tier: BudgetTier | None = None
+    # Candidate id -> its behaviour group on generated inputs, 0 the largest
+    # (engine.pipeline.evidence).
+    behaviour: dict[str, int] = field(default_factory=dict)
     # Whether the model thinks: the config's word, else learnt from the first answer.
     model_thinks: bool | None = None
     started: float = field(default_factory=time.monotonic)
@@ -210,16 +215,25 @@ class Run:
         )
         return test
 
+    def group_size(self, candidate_id: str) -> int:
+        """Candidates behaving like this one on generated inputs (0: not grouped)."""
+        group = self.behaviour.get(candidate_id)
+        return 0 if group is None else sum(g == group for g in self.behaviour.values())
+
     def tests_of(self, *sources: TestSource) -> list[KnownTest]:
         return [t for t in self.tests.values() if t.source in sources]
 
-    def tally(self, candidate_id: str, sources: Iterable[TestSource]) -> tuple[int, int]:
-        """(passed, total) of a candidate on the tests of these sources it was run on."""
+    def tally(
+        self, candidate_id: str, sources: Iterable[TestSource], exclude: Iterable[str] = ()
+    ) -> tuple[int, int]:
+        """(passed, total) of a candidate on the tests of these sources it was run on, less the
+        tests in `exclude`."""
         wanted = set(sources)
+        skipped = set(exclude)
         results = [
             outcome.passed
             for (cid, tid), outcome in self.outcomes.items()
-            if cid == candidate_id and self.tests[tid].source in wanted
+            if cid == candidate_id and self.tests[tid].source in wanted and tid not in skipped
         ]
         return sum(results), len(results)
 

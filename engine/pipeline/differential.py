@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from engine import events as ev
 from engine.pipeline.context import Candidate, KnownTest, Outcome, Run
+from engine.pipeline.evidence import behaviour
 from engine.pipeline.execution import evaluate, run_outputs
 from engine.pipeline.generation import generate
 from engine.pipeline.outputs import canonical, chosen_output, clean_input, input_blocks
@@ -69,13 +70,9 @@ def _clusters(
     """Candidates grouped by identical behaviour, largest group first."""
     groups: dict[tuple[str, ...], list[Candidate]] = {}
     for candidate in pool:
-        signature = tuple(_behaviour(kind, o) for o in outputs[candidate.id])
+        signature = tuple(behaviour(kind, o) for o in outputs[candidate.id])
         groups.setdefault(signature, []).append(candidate)
     return sorted(groups.values(), key=len, reverse=True)
-
-
-def _behaviour(kind: TestKind, outcome: Outcome) -> str:
-    return canonical(kind, outcome.got) if outcome.passed else f"<{outcome.verdict.value}>"
 
 
 async def _adjudicate(

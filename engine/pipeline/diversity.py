@@ -3,12 +3,12 @@ of temperatures, so the candidates differ from one another and from the probe.""
 
 from __future__ import annotations
 
-from engine.pipeline.context import Candidate, Run
+from engine.pipeline.context import Candidate, Enough, Run
 from engine.pipeline.generation import code_from, generate
 from engine.pipeline.problem_text import answer_format, problem_block
 
 
-async def diversify(run: Run, n: int) -> list[Candidate]:
+async def diversify(run: Run, n: int, enough: Enough | None = None) -> list[Candidate]:
     config = run.config
     candidates: list[Candidate] = []
     for i in range(n):
@@ -28,14 +28,16 @@ async def diversify(run: Run, n: int) -> list[Candidate]:
             answer_format=answer_format(run.view),
         )
         code = await code_from(run, generation)
-        if code is not None:
-            candidates.append(
-                await run.add_candidate(
-                    code,
-                    origin="diversity",
-                    phase="diversity",
-                    stream_id=generation.stream_id,
-                    label=f"diverse {i + 1} (T={temperature:g})",
-                )
-            )
+        if code is None:
+            continue
+        candidate = await run.add_candidate(
+            code,
+            origin="diversity",
+            phase="diversity",
+            stream_id=generation.stream_id,
+            label=f"diverse {i + 1} (T={temperature:g})",
+        )
+        candidates.append(candidate)
+        if enough is not None and await enough(candidate):
+            break
     return candidates

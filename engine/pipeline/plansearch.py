@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from engine import events as ev
-from engine.pipeline.context import Candidate, Run
+from engine.pipeline.context import Candidate, Enough, Run
 from engine.pipeline.generation import code_from, generate
 from engine.pipeline.problem_text import answer_format, problem_block
 
@@ -29,7 +29,7 @@ def split_constraint_sets(text: str) -> list[str]:
     return [s for s in sets if s]
 
 
-async def plansearch(run: Run, n_plans: int) -> list[Candidate]:
+async def plansearch(run: Run, n_plans: int, enough: Enough | None = None) -> list[Candidate]:
     if n_plans <= 0:
         return []
     problem = problem_block(run.view)
@@ -69,15 +69,17 @@ async def plansearch(run: Run, n_plans: int) -> list[Candidate]:
             answer_format=answer_format(run.view),
         )
         code = await code_from(run, implemented)
-        if code is not None:
-            candidates.append(
-                await run.add_candidate(
-                    code,
-                    origin="plan",
-                    phase="plan",
-                    stream_id=implemented.stream_id,
-                    plan_id=plan_id,
-                    label=f"plan {number}",
-                )
-            )
+        if code is None:
+            continue
+        candidate = await run.add_candidate(
+            code,
+            origin="plan",
+            phase="plan",
+            stream_id=implemented.stream_id,
+            plan_id=plan_id,
+            label=f"plan {number}",
+        )
+        candidates.append(candidate)
+        if enough is not None and await enough(candidate):
+            break
     return candidates

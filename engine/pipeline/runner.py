@@ -27,6 +27,7 @@ from engine.pipeline.context import Candidate, Emit, Run, StopSolving
 from engine.pipeline.differential import differential
 from engine.pipeline.diversity import diversify
 from engine.pipeline.energy import probe_energy, score_energy
+from engine.pipeline.evidence import behaviour_groups, mutated_inputs
 from engine.pipeline.examples import add_public_tests, passes_examples, run_examples
 from engine.pipeline.final import submit
 from engine.pipeline.gates import Gates
@@ -107,13 +108,27 @@ async def _search(run: Run) -> None:
             await run_examples(run, [first])
 
     probe_passed = passes_examples(run, first.id) if first else False
+    if probe_passed and config.early_exit and config.condition != "A":
+        return  # the probe passes every example: submitted as it is, at condition A's cost
     draw = choose_draw(run, probe_passed, await probe_energy(run, first))
+
+    async def enough(candidate: Candidate) -> bool:
+        """Check each new candidate on the examples at once; stop drawing once one passes."""
+        if not (config.run_examples and run.tests_of("public")):
+            return False
+        await run_examples(run, [candidate])
+        return config.stop_when_passing and bool(passes_examples(run, candidate.id))
+
     if draw.n_plans and await run.checkpoint("plansearch", draw.reason) == "continue":
         async with run.phase("plan"):
-            await plansearch(run, draw.n_plans)
-    if draw.n_diverse and await run.checkpoint("diversity", draw.reason) == "continue":
+            await plansearch(run, draw.n_plans, enough)
+    if (
+        draw.n_diverse
+        and not _solved_by_examples(run)
+        and await run.checkpoint("diversity", draw.reason) == "continue"
+    ):
         async with run.phase("diversity"):
-            await diversify(run, draw.n_diverse)
+            await diversify(run, draw.n_diverse, enough)
 
     pool = list(run.candidates.values())
     if not pool:
@@ -122,7 +137,12 @@ async def _search(run: Run) -> None:
         async with run.phase("examples"):
             await run_examples(run, pool)
 
-    if config.selftests and await run.checkpoint("selftest") == "continue":
+    if config.selection == "scored" and config.behaviour_groups and len(pool) > 1:
+        async with run.phase("select"):
+            await behaviour_groups(run, pool, mutated_inputs(run, config.n_mutated_inputs))
+
+    undecided = not config.only_when_undecided or not _decided(run, pool)
+    if config.selftests and undecided and await run.checkpoint("selftest") == "continue":
         async with run.phase("selftest"):
             await selftests(run, pool)
 
@@ -130,7 +150,11 @@ async def _search(run: Run) -> None:
     if config.selection == "scored" and await run.checkpoint("select") == "continue":
         async with run.phase("select"):
             await score_energy(run, pool)
-            if config.differential and await run.checkpoint("differential") == "continue":
+            if (
+                config.differential
+                and undecided
+                and await run.checkpoint("differential") == "continue"
+            ):
                 await differential(run, _passing_examples_or_all(run, pool))
             ranked = rank(run, pool)
             await emit_scores(run, ranked)
@@ -141,6 +165,23 @@ async def _search(run: Run) -> None:
     ):
         async with run.phase("repair"):
             await repair(run, best)
+
+
+def _solved_by_examples(run: Run) -> bool:
+    """A candidate passes every public example (and there are examples) and drawing may stop."""
+    return run.config.stop_when_passing and any(
+        passes_examples(run, c.id) for c in run.candidates.values()
+    )
+
+
+def _decided(run: Run, pool: list[Candidate]) -> bool:
+    """The examples and behaviour groups settle the choice: some candidate passes every public
+    example and all such candidates behave alike on the generated inputs."""
+    passing = [c for c in pool if passes_examples(run, c.id)]
+    if not passing:
+        return False
+    groups = {run.behaviour.get(c.id) for c in passing}
+    return len(passing) == 1 or (len(groups) == 1 and None not in groups)
 
 
 def _passing_examples_or_all(run: Run, pool: list[Candidate]) -> list[Candidate]:

@@ -4,11 +4,14 @@ Modes (set by the condition, or `PipelineConfig.selection`):
   probe          the probe's answer as it is (condition A);
   first_passing  the first candidate, in the order drawn, that passes every public example,
                  else the first candidate (condition B: Phase 1 without Phase 2);
-  scored         candidates ordered by, in turn: the fraction of public examples passed; the
-                 fraction of kept self-tests (and adjudicated S* tests and a person's tests)
-                 passed; CodeT-style agreement (the size of the group of candidates that pass
-                 exactly the same tests, times how many tests that group passes); lower Lens
-                 energy; then the earlier candidate.
+  scored         candidates ordered by, in turn: the fraction of public examples passed (an
+                 example that no candidate passes is disputed and left out: a statement's
+                 example can be wrong, and one must not veto everything); the fraction of kept
+                 self-tests (and adjudicated S* tests and a person's tests) passed; the size of
+                 the candidate's behaviour group on generated inputs (engine.pipeline.evidence);
+                 CodeT-style agreement (the size of the group of candidates that pass exactly
+                 the same tests, times how many tests that group passes); lower Lens energy;
+                 and only when all of that is equal, the earlier candidate.
 Each candidate's parts are emitted as `CandidateScored`, so the ranking can be inspected.
 """
 
@@ -35,22 +38,41 @@ class Ranked:
 def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
     """Best first, by the `scored` order above."""
     agreement = _codet(run, pool) if run.config.codet else {}
+    disputed = disputed_examples(run, pool)
+    largest = max((run.group_size(c.id) for c in pool), default=0)
     ranked = []
     for candidate in pool:
-        pub_passed, pub_total = run.tally(candidate.id, ["public"])
+        pub_passed, pub_total = run.tally(candidate.id, ["public"], exclude=disputed)
         self_passed, self_total = run.tally(candidate.id, TESTS_FOR_AGREEMENT)
         public = pub_passed / pub_total if pub_total else 1.0
         own = self_passed / self_total if self_total else 1.0
+        group = run.group_size(candidate.id) / largest if largest else 0.0
         codet = agreement.get(candidate.id, 0.0)
-        key = (public, own, codet, -candidate.energy, -candidate.order)
+        key = (public, own, group, codet, -candidate.energy, -candidate.order)
         parts: dict[str, object] = {
             "examples": f"{pub_passed}/{pub_total}",
             "self_tests": f"{self_passed}/{self_total}",
+            "behaviour_group": run.group_size(candidate.id),
             "agreement": round(codet, 4),
             "energy": candidate.energy,
         }
-        ranked.append(Ranked(candidate, key, 100 * public + 10 * own + codet, parts))
+        if disputed:
+            parts["disputed_examples"] = sorted(disputed)
+        score = 100 * public + 10 * own + 2 * group + codet
+        ranked.append(Ranked(candidate, key, score, parts))
     return sorted(ranked, key=lambda r: r.key, reverse=True)
+
+
+def disputed_examples(run: Run, pool: list[Candidate]) -> set[str]:
+    """Public examples that no candidate passes, among two or more distinct programs: such an
+    example is as likely wrong as every program, so it decides nothing."""
+    if len({c.code.strip() for c in pool}) < 2:
+        return set()
+    ran = {tid for (cid, tid) in run.outcomes if run.tests[tid].source == "public"}
+    passed = {
+        tid for (cid, tid), outcome in run.outcomes.items() if tid in ran and outcome.passed
+    }
+    return ran - passed
 
 
 async def emit_scores(run: Run, ranked: list[Ranked]) -> None:
@@ -90,9 +112,12 @@ def _reason(best: Ranked, ranked: list[Ranked]) -> str:
     parts = best.parts
     text = (
         f"best of {len(ranked)}: examples {parts['examples']}, self-tests {parts['self_tests']}, "
-        f"agreement {parts['agreement']}, energy {best.candidate.energy:.3f}"
+        f"behaviour group {parts['behaviour_group']}, agreement {parts['agreement']}, "
+        f"energy {best.candidate.energy:.3f}"
     )
-    ties = [r for r in ranked[1:] if r.key[:4] == best.key[:4]]
+    if parts.get("disputed_examples"):
+        text += f"; no candidate passes {', '.join(parts['disputed_examples'])} (left out)"
+    ties = [r for r in ranked[1:] if r.key[:-1] == best.key[:-1]]
     if ties:
         text += f"; tied with {', '.join(r.candidate.id for r in ties)}, the earlier wins"
     return text
