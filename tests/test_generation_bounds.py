@@ -16,6 +16,7 @@ from engine.pipeline.runner import solve
 from engine.problems.model import Problem, TestCase, TestKind
 from engine.sandbox.sandbox import Sandbox
 from engine.state import reduce
+from widgets.panes import reasoning_view
 
 PROBLEM = Problem(
     id="double",
@@ -72,6 +73,8 @@ async def test_a_looping_generation_is_stopped_and_its_code_kept(sandbox: Sandbo
     state = reduce(events)
     assert [w.where for w in state.warnings] == ["probe"]
     assert "repeating itself" in state.warnings[0].message
+    shown = reasoning_view(state, None, None)  # what the workbench's reasoning pane draws
+    assert shown is not None and "stopped: it was repeating itself" in shown.title
 
 
 async def test_each_purpose_has_its_own_token_limit(sandbox: Sandbox) -> None:

@@ -18,6 +18,10 @@ from widgets.reasoning import ReasoningPane, ReasoningView
 from widgets.tests_matrix import TestMatrix
 
 
+# How a generation cut short is marked in the reasoning pane's title.
+_STOPS = {"loop": " · stopped: it was repeating itself", "length": " · cut at its token limit"}
+
+
 def iterations(state: TaskState) -> list[int]:
     return sorted({step.iteration for step in state.repairs})
 
@@ -47,6 +51,7 @@ def reasoning_view(state: TaskState, iteration: int | None, candidate_id: str | 
         return None
     stream = next(reversed(state.streams.values()))
     status = "streaming" if not stream.finished else f"{stream.tokens} tokens"
+    status += _STOPS.get(stream.finish_reason, "") if stream.finished else ""
     title = f"{stream.purpose} · {stream.stream_id} · {status}"
     return ReasoningView(stream.stream_id, title, stream.thinking, stream.answer,
                          live=not stream.finished)
