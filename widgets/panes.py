@@ -17,7 +17,6 @@ from widgets.problem import ProblemPane
 from widgets.reasoning import ReasoningPane, ReasoningView
 from widgets.tests_matrix import TestMatrix
 
-
 # How a generation cut short is marked in the reasoning pane's title.
 _STOPS = {"loop": " · stopped: it was repeating itself", "length": " · cut at its token limit"}
 
