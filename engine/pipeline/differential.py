@@ -110,8 +110,17 @@ async def _adjudicate(
         if choice is None or not 1 <= choice <= len(shown):
             continue  # the model could not decide: this input decides nothing
         got, producers = shown[choice - 1]
+        # The same witness rule as self-tests: the model's choice is one witness, each distinct
+        # program that produced the output another.
+        programs = {run.candidates[cid].code.strip() for cid in producers}
+        witnesses = 1 + len(programs)
+        if witnesses < run.config.selftest_min_witnesses:
+            continue
         case = TestCase(test.case.input, got, kind, origin="adjudicated")
-        origin = f"adjudicated by the model: output of {', '.join(producers)} on {test.id}"
+        origin = (
+            f"adjudicated by the model: output of {', '.join(producers)} on {test.id} "
+            f"({witnesses} witnesses)"
+        )
         adjudicated.append(await run.add_test("self", case, origin, prefix="a"))
     await evaluate(run, list(run.candidates.values()), adjudicated)
     return adjudicated

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The ablation of issue 14: conditions against condition A with the real default model, on the
+# fixed subsets committed beside this script (80 HumanEval, 80 sanitized MBPP, drawn once with
+# seed 20261129). One store per dataset and condition under bench/results/ablation/; every run
+# resumes where it stopped, so the script can be started again after a kill.
+#
+#   bash bench/ablation.sh [CONDITION ...]          default: A full D
+#   ABLATION_LIMIT=40 bash bench/ablation.sh A full  only the first 40 ids of each subset
+#   MODEL=/path/or/catalogue-name bash bench/ablation.sh
+#
+# Then compare: atlas-tui bench compare bench/results/ablation/humaneval80-A.sqlite ...
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+model="${MODEL:-qwen2.5-coder-0.5b}"
+data="${ATLAS_DATA:-$root/../shared/data}"
+out=bench/results/ablation
+mkdir -p "$out"
+conditions=("$@")
+[ ${#conditions[@]} -gt 0 ] || conditions=(A full D)
+
+ids() {  # the committed ids, the first ABLATION_LIMIT of them when set, comma-separated
+  head -n "${ABLATION_LIMIT:-100000}" "$1" | paste -sd, -
+}
+
+for condition in "${conditions[@]}"; do
+  for subset in humaneval80:humaneval/HumanEval.jsonl.gz mbpp_sanitized80:mbpp/sanitized-mbpp.json.gz; do
+    name="${subset%%:*}"
+    file="$data/${subset#*:}"
+    store="$out/$name-$condition.sqlite"
+    resume=()
+    [ -f "$store" ] && resume=(--resume)
+    echo "== $name, condition $condition -> $store"
+    .venv/bin/atlas-tui bench "$file" --ids "$(ids "bench/ablation/$name.txt")" \
+      --condition "$condition" --model "$model" --out "$store" "${resume[@]}" \
+      --json "$out/$name-$condition.json"
+  done
+done
