@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.extract import extract_code
+from engine.extract import extract_lcb
 from engine.grading import NO_TESTS, GradeResult, grade, limits_for
 from engine.problems import Problem, load
 
@@ -102,7 +102,7 @@ def _solutions(path: Path | None, problems: list[Problem], console: Console) -> 
         if task_id in answers:
             continue  # strict pass@1: the first answer for a task is the submission
         if "code" in row:
-            code = extract_code(raw, func_name=problem.func_name)
+            code = extract_lcb(raw, func_name=problem.func_name)
         else:  # HumanEval samples: a completion of the prompt
             code = problem.starter_code + raw
         answers[task_id] = Answer(code, "solutions")
