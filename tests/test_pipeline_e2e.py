@@ -133,7 +133,9 @@ async def test_all_pass_the_examples_but_s_star_tells_the_right_one(
     }
     done = await solve_task(
         problem, script, sandbox, "C", adaptive_k=False, k=2, n_plans=1, n_diverse=1,
-        early_exit=False, stop_when_passing=False,  # all three pass: S* must tell them apart
+        # all three pass the examples and behave alike on mutated inputs: only S* tells them
+        # apart, so it runs although the defaults would call the choice decided
+        early_exit=False, stop_when_passing=False, only_when_undecided=False,
     )
 
     no_errors(done.events)
@@ -143,7 +145,10 @@ async def test_all_pass_the_examples_but_s_star_tells_the_right_one(
             "AC",
             "AC",
         ]
-    (clustered,) = done.of(ev.CandidatesClustered)
+    # Mutated example inputs do not split them (first clustering); S*'s inputs do (the last).
+    behaviour, clustered = done.of(ev.CandidatesClustered)
+    assert behaviour.clusters == (("c1", "c2", "c3"),)
+    assert all(t.startswith("m") for t in behaviour.inputs)
     assert sorted(clustered.clusters) == [("c1", "c2"), ("c3",)]
     adjudicated = [t for t in done.of(ev.TestAdded) if t.origin.startswith("adjudicated")]
     assert [(t.input, t.expected) for t in adjudicated] == [("9\n9", "110")]
@@ -214,7 +219,8 @@ async def test_a_self_test_with_a_wrong_expected_output_is_discarded(
             io_tests(("[1.0, 2.0, 3.0]\n0.5", "false"), ("[1.0, 1.2]\n0.5", "true")),
         ],
     }
-    done = await solve_task(problem, script, sandbox, "D", adaptive_k=False, k=0)
+    done = await solve_task(problem, script, sandbox, "D", adaptive_k=False, k=0,
+                            early_exit=False, only_when_undecided=False)
 
     no_errors(done.events)
     (generated,) = done.of(ev.TestsGenerated)

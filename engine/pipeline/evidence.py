@@ -18,6 +18,7 @@ from engine.pipeline.context import Candidate, Outcome, Run
 from engine.pipeline.execution import run_outputs
 from engine.pipeline.mutation import mutate_inputs
 from engine.pipeline.outputs import canonical
+from engine.pipeline.statement_examples import functional_input, statement_examples
 from engine.problems.model import TestCase, TestKind
 
 
@@ -27,8 +28,12 @@ def mutated_inputs(run: Run, n: int) -> list[str]:
     if kind is None or n <= 0:
         return []
     seeds = [t.case.input for t in run.tests_of("public") if t.case.kind is kind]
-    known = {t.case.input for t in run.tests_of("public")}
-    return [text for text in mutate_inputs(seeds, kind, n=n, seed=0) if text not in known]
+    if kind is TestKind.FUNCTIONAL:  # assert-style examples still show the call's arguments
+        view = run.view
+        examples = statement_examples(view.statement, view.starter_code, view.func_name)
+        seeds += [args for args in map(functional_input, examples) if args is not None]
+    known = set(seeds)
+    return [text for text in mutate_inputs(kind, seeds, count=n, seed=0) if text not in known]
 
 
 async def behaviour_groups(

@@ -7,10 +7,16 @@ from collections.abc import Sequence
 
 from engine.pipeline.context import Candidate, Run
 from engine.pipeline.execution import evaluate_missing
+from engine.pipeline.statement_examples import statement_tests
 
 
 async def add_public_tests(run: Run) -> None:
-    for case in run.view.public_tests:
+    """The view's public tests; where it has none, the examples its statement shows (HumanEval
+    docstrings, LeetCode-style Input/Output), which are as public as the statement itself."""
+    cases = list(run.view.public_tests)
+    if not cases and run.config.statement_examples:
+        cases = statement_tests(run.view)
+    for case in cases:
         await run.add_test("public", case, case.origin or "statement", prefix="e")
 
 

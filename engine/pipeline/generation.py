@@ -29,6 +29,7 @@ from engine.llm.base import (
 )
 from engine.llm.guard import LoopGuard
 from engine.pipeline.context import Run
+from engine.problems.model import TestKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,8 @@ async def _stream(
 
 async def code_from(run: Run, generation: Generation) -> str | None:
     """The program in a generation's answer, or None with a NoCodeFound event."""
-    code = extract_code(generation.text, func_name=run.view.func_name)
+    stdin = run.view.test_kind is TestKind.STDIN
+    code = extract_code(generation.text, func_name=run.view.func_name, stdin=stdin)
     if code is None or not code.strip():
         reason = "empty answer" if not generation.text.strip() else "no code block in the answer"
         if generation.result.finish_reason == "length":
