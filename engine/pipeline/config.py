@@ -110,6 +110,9 @@ class PipelineConfig:
     # a generation shows it does not). A model that does not think gets no thinking budget.
     thinking_model: bool | None = None
     loop_guard: bool = True  # stop a generation caught in a loop, keep what came before it
+    # Write the first words of answers whose shape matters (self-tests: `assert f(`) for the
+    # model, so that small models keep to the shape (models that think are left alone).
+    answer_prefill: bool = True
     seed: int | None = None  # each generation gets seed + its number when set
 
     # Phase 2: select
