@@ -123,6 +123,58 @@ def functional_test(example: StatementExample) -> TestCase | None:
     return TestCase(args, json.dumps(example.expected_value), TestKind.FUNCTIONAL, ORIGIN)
 
 
+def literal_calls(text: str, func_name: str | None) -> list[tuple[Any, ...]]:
+    """The arguments of every call of `func_name` in `text` whose arguments are all literals
+    (`f(1, [2])`; a definition `def f(a, b)` or `f(n - 1)` is none)."""
+    name = _bare_name(func_name)
+    found: list[tuple[Any, ...]] = []
+    if not name:
+        return found
+    for line in text.splitlines():
+        for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\s*\(|\.{re.escape(name)}\s*\(",
+                                 line):
+            start = match.start() + (1 if match.group().startswith(".") else 0)
+            if line[:start].rstrip().endswith("def"):
+                continue
+            end = _call_end(line, start)
+            example = None if end is None else _example(line[start:end], "None", name, line)
+            if example is not None:
+                found.append(example.args)
+    return found
+
+
+def literal_args(text: str) -> list[Any] | None:
+    """Call arguments as a model writes them, or None: one value per line (JSON or Python
+    literals), `a = 1, b = [2]` (in the order written), `1, [2]` (a bare tuple is several
+    arguments), or a call `f(1, [2])`."""
+    text = text.strip().strip("`").strip()
+    if not text:
+        return None
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        node = None
+    if isinstance(node, ast.Call) and not node.keywords:
+        args = [_literal(a) for a in node.args]
+        return None if any(a is _NOT_LITERAL for a in args) else args
+    values: list[Any] = []
+    for line in (ln.strip() for ln in text.splitlines()):
+        if not line:
+            continue
+        named = _named_args(line, None) if _NAMED.match(line) else None
+        if named is not None:
+            values += named
+            continue
+        value = _python_value(line)
+        if value is _NOT_LITERAL:
+            return None
+        if isinstance(value, tuple) and not line.startswith("("):
+            values += list(value)  # `1, [2]`: two arguments
+        else:
+            values.append(value)
+    return values
+
+
 # --- HumanEval docstrings -------------------------------------------------------------------
 
 
@@ -146,7 +198,7 @@ def _doctest_examples(text: str, name: str, params: list[str] | None
         value: list[str] = []
         while i < len(lines):
             line = lines[i].strip()
-            if not line or line.startswith(">>>") or line.startswith(('"""', "'''")):
+            if not line or line.startswith((">>>", '"""', "'''", "```")):
                 break
             value.append(line.removesuffix('"""').removesuffix("'''"))
             i += 1
@@ -314,6 +366,12 @@ def _takes_linked_structures(code: str, name: str) -> bool:
     match = re.search(rf"def\s+{re.escape(name)}\s*\((.*?)\)\s*(?:->|:)", code, re.DOTALL)
     return match is not None and re.search(r"\b(?:TreeNode|ListNode|Node)\b",
                                            match.group(1)) is not None
+
+
+def parameters(code: str, func_name: str | None) -> list[str] | None:
+    """The parameter names of `def func_name(...)` in `code` (without `self`), or None."""
+    name = _bare_name(func_name)
+    return _parameters(code, name) if name else None
 
 
 def _parameters(code: str, name: str) -> list[str] | None:
