@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from engine.pipeline.statement_examples import (
     call_examples,
     functional_test,
+    json_safe,
     literal_args,
     literal_calls,
 )
@@ -153,24 +154,9 @@ def _unwrapped(value: str) -> str:
 
 def _json_lines(values: list[object]) -> str | None:
     """One JSON value per line, or None when a value does not survive JSON."""
-    lines = []
-    for value in values:
-        try:
-            line = json.dumps(value)
-        except (TypeError, ValueError):
-            return None
-        if json.loads(line) != _as_lists(value):
-            return None
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _as_lists(value: object) -> object:
-    if isinstance(value, (list, tuple)):
-        return [_as_lists(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _as_lists(v) for k, v in value.items()}
-    return value
+    if not all(json_safe(v) for v in values):
+        return None
+    return "\n".join(json.dumps(v) for v in values)
 
 
 def _is_json(text: str) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,14 +112,14 @@ def assert_test(example: StatementExample, target: str) -> TestCase:
 
 def functional_input(example: StatementExample) -> str | None:
     """The arguments as one JSON value per line, or None when one does not survive JSON."""
-    if not all(_json_safe(a) for a in example.args):
+    if not all(json_safe(a) for a in example.args):
         return None
     return "\n".join(json.dumps(a) for a in example.args)
 
 
 def functional_test(example: StatementExample) -> TestCase | None:
     args = functional_input(example)
-    if args is None or not example.args or not _json_safe(example.expected_value):
+    if args is None or not example.args or not json_safe(example.expected_value):
         return None
     return TestCase(args, json.dumps(example.expected_value), TestKind.FUNCTIONAL, ORIGIN)
 
@@ -347,17 +348,10 @@ def _named_args(text: str, params: list[str] | None) -> list[Any] | None:
 def _depth(text: str, index: int) -> int:
     """Bracket depth at `index`, outside strings (a comma inside a list is no separator)."""
     depth = 0
-    quote: str | None = None
-    for char in text[:index]:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
+    for at, after in _brackets(text):
+        if at >= index:
+            break
+        depth = after
     return depth
 
 
@@ -444,29 +438,37 @@ def _leading_literal(text: str) -> str | None:
 def _call_end(text: str, start: int, *, open_at: bool = False) -> int | None:
     """The index just past the parenthesis that closes the call starting at `start` (at the
     name, or at the opening parenthesis with `open_at`)."""
-    i = start if open_at else text.index("(", start)
+    opening = start if open_at else text.index("(", start)
+    for at, depth in _brackets(text, opening):
+        if depth == 0:
+            return at + 1
+    return None
+
+
+def _brackets(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(index, depth after it) for every bracket from `start` on, outside string literals."""
     depth = 0
     quote: str | None = None
+    i = start
     while i < len(text):
         char = text[i]
         if quote:
             if char == "\\":
-                i += 1
+                i += 1  # an escaped character, perhaps the quote
             elif char == quote:
                 quote = None
         elif char in "\"'":
             quote = char
         elif char in "([{":
             depth += 1
+            yield i, depth
         elif char in ")]}":
             depth -= 1
-            if depth == 0:
-                return i + 1
+            yield i, depth
         i += 1
-    return None
 
 
-def _json_safe(value: Any) -> bool:
+def json_safe(value: Any) -> bool:
     """True when JSON gives the same value back (tuples read back as lists, which the
     functional harness and comparison treat alike)."""
     try:
