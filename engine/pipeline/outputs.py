@@ -1,42 +1,98 @@
-"""Reading tests out of model text, and telling whether two program outputs are the same."""
+"""Reading tests out of model text, and telling whether two program outputs are the same.
+
+Small models do not keep to one shape. Tests are read from every shape the default model
+writes (see tests/fixtures/real_answers): fenced blocks tagged `input` / `output`; sections
+labelled `Input:` / `Output:` / `Expected output:` (bold or as headings, the value inline,
+in a fence, or on the lines below); plain fences in input/output pairs under numbered or
+Markdown headings (`### Test 1`, `1.`, `**Test case 1**`); for function problems, calls
+with their values (`f(1, 2) == 3`, `assert f(1, 2) == 3`, `print(f(1, 2))  # 3`), with the
+arguments turned into the functional format (one JSON value per line).
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+from dataclasses import dataclass
 
+from engine.pipeline.statement_examples import (
+    call_examples,
+    functional_test,
+    json_safe,
+    literal_args,
+    literal_calls,
+)
 from engine.problems.model import TestKind
 from engine.sandbox.compare import outputs_match
 
-_BLOCK = re.compile(r"^[ \t]*```[ \t]*(input|output)[ \t]*\n(.*?)^[ \t]*```", re.DOTALL
-                    | re.MULTILINE | re.IGNORECASE)
-_CORRECT = re.compile(r"CORRECT:\s*(\d+|none)", re.IGNORECASE)
+_CORRECT = re.compile(r"CORRECT\s*:\s*\**\s*(?:output\s*)?#?\s*(\d+|none)", re.IGNORECASE)
+# How the model names its choice when it forgets the `CORRECT: n` line.
+_CHOICE = (
+    re.compile(r"\boutput\s*#?\s*(\d+)\s*\**\s*(?:\((?:[^()]|\([^()]*\))*\)\s*)?is\s+(?:the\s+|also\s+)?"
+               r"(?:correct|right|expected)\b", re.IGNORECASE),
+    re.compile(r"\b(?:correct|right|expected)\s+(?:output|answer|one)\s+is\s*:?\s*\**\s*"
+               r"(?:output\s*)?#?\s*(\d+)\b", re.IGNORECASE),
+    re.compile(r"\b(?:choose|select|pick)\s+\**\s*output\s*#?\s*(\d+)", re.IGNORECASE),
+)
+_NONE_CORRECT = re.compile(
+    r"\bnone\s+of\s+(?:the\s+|them|these)(?:\s*(?:outputs|programs|answers))?\s+(?:is|are)\s+"
+    r"correct", re.IGNORECASE)
 
 
-def input_blocks(text: str) -> list[str]:
-    """The ```input blocks of a model's answer, in order."""
-    return [body for tag, body in _BLOCK.findall(text) if tag.lower() == "input"]
+def input_blocks(text: str, *, func_name: str | None = None,
+                 params: list[str] | None = None) -> list[str]:
+    """The test inputs a model's answer proposes, in order, in every shape it writes them
+    (see `proposed_tests`); with `func_name`, calls of it (`f(1, 2)`) too, as JSON lines.
+    `params` (the entry point's parameter names, `statement_examples.parameters`) places
+    keyword arguments and tells one list argument from a list of arguments."""
+    found = [section.input for section in proposed_tests(text)]
+    found += [test_input for test_input, _ in _dict_tests(text, func_name, params)]
+    if func_name:
+        found += [_json_lines(list(args)) for args in literal_calls(text, func_name)]
+    return _unique([f for f in found if f is not None and f.strip()])
 
 
-def io_pairs(text: str) -> list[tuple[str, str]]:
-    """(input, expected output) for every ```input block followed at once by an ```output."""
-    pairs: list[tuple[str, str]] = []
-    pending: str | None = None
-    for tag, body in _BLOCK.findall(text):
-        if tag.lower() == "input":
-            pending = body
-        elif pending is not None:
-            pairs.append((pending, body))
-            pending = None
-    return pairs
+def io_pairs(text: str, *, func_name: str | None = None, params: list[str] | None = None
+             ) -> list[tuple[str, str]]:
+    """(input, expected output) for every test the answer writes with its output: labelled or
+    tagged input/output sections and fences; with `func_name`, also calls with their values
+    (`f(1, 2) == 3`, `assert f(1, 2) == 3`, `print(f(1, 2))  # 3`, `>>> f(1, 2)` then `3`)
+    with the arguments as JSON lines and the value as JSON; and objects such as
+    `{"input": ..., "output": ...}` in JSON fences or in code. `params` as for `input_blocks`."""
+    pairs = [(s.input, s.output) for s in proposed_tests(text) if s.output is not None]
+    pairs += [(i, o) for i, o in _dict_tests(text, func_name, params) if o is not None]
+    if func_name:
+        for example in call_examples(text, func_name, params):
+            test = functional_test(example)
+            if test is not None:
+                pairs.append((test.input, test.expected))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for pair in pairs:
+        key = (input_key(pair[0]), pair[1].strip())
+        if key not in seen:
+            seen.add(key)
+            unique.append(pair)
+    return unique
 
 
 def chosen_output(text: str) -> int | None:
-    """The 1-based output a `CORRECT: <n>` line names (the last such line); None for none."""
+    """The 1-based output the model names as correct: its last `CORRECT: <n>` line, else the
+    last "Output 2 is correct" / "The correct output is Output 1" / "choose Output 2"; None for
+    `CORRECT: none`, "none of them is correct", or no choice at all."""
     found = _CORRECT.findall(text)
-    if not found or found[-1].lower() == "none":
+    if found:
+        return None if found[-1].lower() == "none" else int(found[-1])
+    last: tuple[int, int] | None = None  # (position, number)
+    for pattern in _CHOICE:
+        for match in pattern.finditer(text):
+            if last is None or match.start() > last[0]:
+                last = (match.start(), int(match.group(1)))
+    none = [m.start() for m in _NONE_CORRECT.finditer(text)]
+    if last is None or (none and none[-1] > last[0]):
         return None
-    return int(found[-1])
+    return last[1]
 
 
 def canonical(kind: TestKind, output: str) -> str:
@@ -57,20 +113,50 @@ def same_output(kind: TestKind, expected: str, got: str, atol: float | None = No
 
 def clean_input(kind: TestKind, text: str) -> str | None:
     """A model-written input as the sandbox takes it, or None when it is malformed: functional
-    inputs must be one JSON value per line; stdin inputs end with one newline."""
+    inputs become one JSON value per line (Python literals, `a = 1, b = 2` and calls
+    `f(1, 2)` are converted); stdin inputs end with one newline."""
     if kind is TestKind.FUNCTIONAL:
         lines = [line for line in text.strip().splitlines() if line.strip()]
-        if not lines or not all(_is_json(line) for line in lines):
-            return None
-        return "\n".join(lines)
+        if lines and all(_is_json(line) for line in lines):
+            return "\n".join(lines)
+        args = literal_args(text)
+        return _json_lines(args) if args else None
     return text.rstrip("\n") + "\n" if text.strip() else None
 
 
 def clean_expected(kind: TestKind, text: str) -> str | None:
-    """A model-written expected output, or None when a functional one is not JSON."""
+    """A model-written expected output, or None when a functional one is not a value (Python
+    literals are converted to JSON)."""
     if kind is TestKind.FUNCTIONAL:
-        return text.strip() if _is_json(text.strip()) else None
+        value = text.strip().strip("`").strip()
+        if _is_json(value):
+            return _unwrapped(value)
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+        return _json_lines([literal])
     return text
+
+
+_WRAPPER_KEYS = {"result", "output", "answer", "return", "returns", "value", "expected"}
+
+
+def _unwrapped(value: str) -> str:
+    """`{"result": 55}` is how small models write "the JSON of the value 55"."""
+    parsed = json.loads(value)
+    if isinstance(parsed, dict) and len(parsed) == 1:
+        (key, inner), = parsed.items()
+        if key.lower() in _WRAPPER_KEYS:
+            return json.dumps(inner)
+    return value
+
+
+def _json_lines(values: list[object]) -> str | None:
+    """One JSON value per line, or None when a value does not survive JSON."""
+    if not all(json_safe(v) for v in values):
+        return None
+    return "\n".join(json.dumps(v) for v in values)
 
 
 def _is_json(text: str) -> bool:
@@ -84,3 +170,232 @@ def _is_json(text: str) -> bool:
 def input_key(text: str) -> str:
     """Inputs that differ only in trailing spaces or blank lines are the same input."""
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+# --- test sections --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One test as the answer writes it: its input, and its expected output if it gives one."""
+
+    input: str
+    output: str | None
+
+
+_FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+#.-]*)")
+_BOLD = r"(?:\*\*|__)?"
+_LABEL = re.compile(
+    rf"^\s*(?:#{{1,6}}\s*)?(?:[-*+]\s+|\d+[.)]\s+)?{_BOLD}\s*"
+    r"(?:(?:test|example|sample)(?:\s*case)?\s*#?\s*\d*\s*[:.)-]?\s*)?"
+    r"(?:sample\s+|example\s+|test\s+)?"
+    r"(?P<role>input|expected\s+output|expected\s+result|expected|output|result)s?"
+    rf"(?:\s*#?\d+)?\s*{_BOLD}\s*(?P<colon>:)?\s*{_BOLD}\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(
+    r"^\s*(?:#{1,6}\s+\S.*|(?:\*\*|__)[^*_].*(?:\*\*|__):?|\d+[.)](?:\s+\S.*)?"
+    r"|(?:test|example)(?:\s*case)?\s*#?\s*\d+\s*[:.]?.*)\s*$",
+    re.IGNORECASE,
+)
+_DATA_TAGS = {"", "text", "plaintext", "txt", "json", "stdin", "stdout", "console", "none"}
+
+
+def proposed_tests(text: str) -> list[Section]:
+    """Every test the answer writes, in order (an output with no input before it is dropped)."""
+    items = _items(text)
+    sections: list[Section] = []
+    pending: str | None = None
+    plain_in_section = 0  # plain fences since the last heading (odd: input, even: output)
+    headed = False  # plain fences pair up only under headings
+    i = 0
+    while i < len(items):
+        kind, role, body = items[i]
+        i += 1
+        if kind == "heading":
+            headed, plain_in_section = True, 0
+            continue
+        if kind == "label":
+            if not body:  # the value follows: a fence, or text lines up to a blank line
+                while i < len(items) and items[i][0] == "blank":
+                    i += 1
+                if i < len(items) and items[i][0] == "fence" and items[i][1] in _DATA_TAGS | {
+                        "input", "output"}:
+                    body = items[i][2]
+                    i += 1
+                else:
+                    lines = []
+                    while i < len(items) and items[i][0] == "text":
+                        lines.append(items[i][2])
+                        i += 1
+                    body = "\n".join(lines) + "\n" if lines else ""
+        elif kind == "fence" and role in ("input", "output"):
+            pass
+        elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body):
+            plain_in_section += 1
+            role = "output" if headed and plain_in_section % 2 == 0 and pending else "input"
+        else:
+            continue
+        body = _strip_inline(body)
+        if not body.strip():
+            continue
+        if role == "input":
+            if pending is not None:
+                sections.append(Section(pending, None))
+            pending = body
+        elif pending is not None:
+            sections.append(Section(pending, body))
+            pending = None
+    if pending is not None:
+        sections.append(Section(pending, None))
+    return sections
+
+
+def _items(text: str) -> list[tuple[str, str, str]]:
+    """The answer as (kind, role or tag, body): fences, labels, headings, text lines; blank
+    lines end a run of text."""
+    items: list[tuple[str, str, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fence = _FENCE_OPEN.match(line)
+        if fence:
+            mark, tag = fence.groups()
+            body = []
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith(mark[0] * len(mark)):
+                body.append(lines[i])
+                i += 1
+            i += 1
+            items.append(("fence", tag.lower(), "\n".join(body).strip("\n") + "\n"))
+            continue
+        i += 1
+        label = _LABEL.match(line)
+        if label and (label.group("colon") or not label.group("rest").strip(" *_:")):
+            role = "input" if label.group("role").lower() == "input" else "output"
+            items.append(("label", role, label.group("rest").strip()))
+        elif _HEADING.match(line):
+            items.append(("heading", "", line))
+        elif line.strip():
+            items.append(("text", "", line.strip()))
+        else:
+            items.append(("blank", "", ""))
+    return items
+
+
+def _strip_inline(body: str) -> str:
+    """An inline value without the Markdown around it (`3 4`, **3**)."""
+    if "\n" in body.strip():
+        return body
+    stripped = body.strip().strip("*_").strip()
+    if stripped.startswith("`") and stripped.endswith("`"):
+        stripped = stripped.strip("`").strip()
+    return stripped + "\n" if stripped else ""
+
+
+def _looks_like_code(body: str) -> bool:
+    """A fence holding a program (definitions, imports, loops, calls to print or input), not
+    test data such as `3\n1 2 3` or `[1, 2]`."""
+    try:
+        tree = ast.parse(body)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.For,
+                             ast.While, ast.If)):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
+                "print", "input"):
+            return True
+    return False
+
+
+_INPUT_KEYS = ("input", "inputs", "args", "arguments", "stdin")
+_OUTPUT_KEYS = ("output", "expected", "expected_output", "expectedoutput", "result", "stdout")
+
+
+def _dict_tests(text: str, func_name: str | None, params: list[str] | None
+                ) -> list[tuple[str, str | None]]:
+    """Tests written as objects, `{"input": "cat", "output": "catac"}`, alone or in a list,
+    in JSON fences or as literals in code: (input, output or None), in the functional format
+    when there is a function to call, else as stdin text."""
+    found: list[tuple[str, str | None]] = []
+    for node in _dict_nodes(text):
+        keys = {k.lower().replace(" ", "_"): v for k, v in node.items() if isinstance(k, str)}
+        given = next((keys[k] for k in _INPUT_KEYS if k in keys), _MISSING)
+        if given is _MISSING:
+            continue
+        expected = next((keys[k] for k in _OUTPUT_KEYS if k in keys), _MISSING)
+        if func_name:
+            args = _arguments(given, params)
+            test_input = None if args is None else _json_lines(args)
+            output = None if expected is _MISSING else _json_lines([expected])
+        else:
+            test_input = given if isinstance(given, str) else None
+            output = expected if isinstance(expected, str) else None
+            if expected is not _MISSING and isinstance(expected, (int, float)):
+                output = str(expected)
+        if test_input is not None and test_input.strip():
+            found.append((test_input, output))
+    return found
+
+
+_MISSING = object()
+
+
+def _arguments(given: object, params: list[str] | None) -> list[object] | None:
+    """A test object's input as call arguments: by name from a dict, spread from a list that
+    has one value per parameter, else the one argument."""
+    if isinstance(given, dict):
+        if params and set(given) == set(params):
+            return [given[p] for p in params]
+        return list(given.values()) if not params else None
+    if params is not None and len(params) > 1:
+        if isinstance(given, (list, tuple)) and len(given) == len(params):
+            return list(given)
+        return None
+    return [given]
+
+
+def _dict_nodes(text: str) -> list[dict[object, object]]:
+    """Dict literals in the answer's fences (JSON, or Python code)."""
+    found: list[dict[object, object]] = []
+    for _, body in _fences(text):
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            found.append(value)
+            continue
+        if isinstance(value, list):
+            found += [v for v in value if isinstance(v, dict)]
+            continue
+        try:
+            tree = ast.parse(body)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):
+                try:
+                    literal = ast.literal_eval(node)
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    continue
+                found.append(literal)
+    return found
+
+
+def _fences(text: str) -> list[tuple[str, str]]:
+    return [(tag, body) for kind, tag, body in _items(text) if kind == "fence"]
+
+
+def _unique(texts: list[str]) -> list[str]:
+    seen: set[str] = set()
+    unique = []
+    for text in texts:
+        key = input_key(text)
+        if key not in seen:
+            seen.add(key)
+            unique.append(text)
+    return unique

@@ -15,17 +15,49 @@ _HEADING = re.compile(
     r"^[ \t]*(?:#+[ \t]*|\*\*)?(?:constraint|observation)s?[ \t]+set[ \t]*\d+\b.*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# Other ways a model separates its sets: Markdown headings, lines in bold, then top-level
+# numbered items, then top-level bullets.
+_MARKDOWN = re.compile(r"^[ \t]*(#{1,6})[ \t]+\S.*$", re.MULTILINE)
+_BOLD_LINE = re.compile(r"^[ \t]*(?:\*\*|__)[^*\n]+(?:\*\*|__)[ \t]*:?[ \t]*$", re.MULTILINE)
+_NUMBERED = re.compile(r"^\d+[.)][ \t]+\S.*$", re.MULTILINE)
+_BULLET = re.compile(r"^[-*+][ \t]+\S.*$", re.MULTILINE)
+_MARKERS = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|\d+[.)][ \t]+|[-*+][ \t]+)?")
 
 
 def split_constraint_sets(text: str) -> list[str]:
-    """The sets under "## Constraint set N" headings; the whole text when there are none."""
+    """The sets of observations in a model's answer: under "## Constraint set N" headings
+    (what the prompt asks for), else under other Markdown headings or bold lines (the most
+    frequent heading level that occurs at least twice), else one per top-level numbered item,
+    else one per top-level bullet; the whole text when there is no such structure. A set
+    keeps its heading's words (the approach's name) but not the Markdown around them."""
     heads = list(_HEADING.finditer(text))
-    if not heads:
-        return [text.strip()] if text.strip() else []
+    if heads:
+        return _cut(text, heads, keep_heading=False)
+    for found in (_heading_level(text), list(_BOLD_LINE.finditer(text)),
+                  list(_NUMBERED.finditer(text)), list(_BULLET.finditer(text))):
+        if len(found) >= 2:
+            return _cut(text, found, keep_heading=True)
+    return [text.strip()] if text.strip() else []
+
+
+def _heading_level(text: str) -> list[re.Match[str]]:
+    """The Markdown headings of the level used most often (at least twice)."""
+    by_level: dict[int, list[re.Match[str]]] = {}
+    for match in _MARKDOWN.finditer(text):
+        by_level.setdefault(len(match.group(1)), []).append(match)
+    repeated = [heads for heads in by_level.values() if len(heads) >= 2]
+    return max(repeated, key=len) if repeated else []
+
+
+def _cut(text: str, heads: list[re.Match[str]], *, keep_heading: bool) -> list[str]:
     sets = []
     for i, head in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-        sets.append(text[head.end() : end].strip())
+        body = text[head.end() : end].strip()
+        if keep_heading:
+            title = _MARKERS.sub("", head.group(0)).strip().replace("**", "").replace("__", "")
+            body = f"{title}\n{body}".strip()
+        sets.append(body)
     return [s for s in sets if s]
 
 

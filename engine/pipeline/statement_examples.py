@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,16 +112,68 @@ def assert_test(example: StatementExample, target: str) -> TestCase:
 
 def functional_input(example: StatementExample) -> str | None:
     """The arguments as one JSON value per line, or None when one does not survive JSON."""
-    if not all(_json_safe(a) for a in example.args):
+    if not all(json_safe(a) for a in example.args):
         return None
     return "\n".join(json.dumps(a) for a in example.args)
 
 
 def functional_test(example: StatementExample) -> TestCase | None:
     args = functional_input(example)
-    if args is None or not example.args or not _json_safe(example.expected_value):
+    if args is None or not example.args or not json_safe(example.expected_value):
         return None
     return TestCase(args, json.dumps(example.expected_value), TestKind.FUNCTIONAL, ORIGIN)
+
+
+def literal_calls(text: str, func_name: str | None) -> list[tuple[Any, ...]]:
+    """The arguments of every call of `func_name` in `text` whose arguments are all literals
+    (`f(1, [2])`; a definition `def f(a, b)` or `f(n - 1)` is none)."""
+    name = _bare_name(func_name)
+    found: list[tuple[Any, ...]] = []
+    if not name:
+        return found
+    for line in text.splitlines():
+        for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\s*\(|\.{re.escape(name)}\s*\(",
+                                 line):
+            start = match.start() + (1 if match.group().startswith(".") else 0)
+            if line[:start].rstrip().endswith("def"):
+                continue
+            end = _call_end(line, start)
+            example = None if end is None else _example(line[start:end], "None", name, line)
+            if example is not None:
+                found.append(example.args)
+    return found
+
+
+def literal_args(text: str) -> list[Any] | None:
+    """Call arguments as a model writes them, or None: one value per line (JSON or Python
+    literals), `a = 1, b = [2]` (in the order written), `1, [2]` (a bare tuple is several
+    arguments), or a call `f(1, [2])`."""
+    text = text.strip().strip("`").strip()
+    if not text:
+        return None
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        node = None
+    if isinstance(node, ast.Call) and not node.keywords:
+        args = [_literal(a) for a in node.args]
+        return None if any(a is _NOT_LITERAL for a in args) else args
+    values: list[Any] = []
+    for line in (ln.strip() for ln in text.splitlines()):
+        if not line:
+            continue
+        named = _named_args(line, None) if _NAMED.match(line) else None
+        if named is not None:
+            values += named
+            continue
+        value = _python_value(line)
+        if value is _NOT_LITERAL:
+            return None
+        if isinstance(value, tuple) and not line.startswith("("):
+            values += list(value)  # `1, [2]`: two arguments
+        else:
+            values.append(value)
+    return values
 
 
 # --- HumanEval docstrings -------------------------------------------------------------------
@@ -146,7 +199,7 @@ def _doctest_examples(text: str, name: str, params: list[str] | None
         value: list[str] = []
         while i < len(lines):
             line = lines[i].strip()
-            if not line or line.startswith(">>>") or line.startswith(('"""', "'''")):
+            if not line or line.startswith((">>>", '"""', "'''", "```")):
                 break
             value.append(line.removesuffix('"""').removesuffix("'''"))
             i += 1
@@ -295,17 +348,10 @@ def _named_args(text: str, params: list[str] | None) -> list[Any] | None:
 def _depth(text: str, index: int) -> int:
     """Bracket depth at `index`, outside strings (a comma inside a list is no separator)."""
     depth = 0
-    quote: str | None = None
-    for char in text[:index]:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
+    for at, after in _brackets(text):
+        if at >= index:
+            break
+        depth = after
     return depth
 
 
@@ -314,6 +360,12 @@ def _takes_linked_structures(code: str, name: str) -> bool:
     match = re.search(rf"def\s+{re.escape(name)}\s*\((.*?)\)\s*(?:->|:)", code, re.DOTALL)
     return match is not None and re.search(r"\b(?:TreeNode|ListNode|Node)\b",
                                            match.group(1)) is not None
+
+
+def parameters(code: str, func_name: str | None) -> list[str] | None:
+    """The parameter names of `def func_name(...)` in `code` (without `self`), or None."""
+    name = _bare_name(func_name)
+    return _parameters(code, name) if name else None
 
 
 def _parameters(code: str, name: str) -> list[str] | None:
@@ -386,29 +438,37 @@ def _leading_literal(text: str) -> str | None:
 def _call_end(text: str, start: int, *, open_at: bool = False) -> int | None:
     """The index just past the parenthesis that closes the call starting at `start` (at the
     name, or at the opening parenthesis with `open_at`)."""
-    i = start if open_at else text.index("(", start)
+    opening = start if open_at else text.index("(", start)
+    for at, depth in _brackets(text, opening):
+        if depth == 0:
+            return at + 1
+    return None
+
+
+def _brackets(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(index, depth after it) for every bracket from `start` on, outside string literals."""
     depth = 0
     quote: str | None = None
+    i = start
     while i < len(text):
         char = text[i]
         if quote:
             if char == "\\":
-                i += 1
+                i += 1  # an escaped character, perhaps the quote
             elif char == quote:
                 quote = None
         elif char in "\"'":
             quote = char
         elif char in "([{":
             depth += 1
+            yield i, depth
         elif char in ")]}":
             depth -= 1
-            if depth == 0:
-                return i + 1
+            yield i, depth
         i += 1
-    return None
 
 
-def _json_safe(value: Any) -> bool:
+def json_safe(value: Any) -> bool:
     """True when JSON gives the same value back (tuples read back as lists, which the
     functional harness and comparison treat alike)."""
     try:

@@ -1,0 +1,249 @@
+"""Reading self-tests, differential inputs, adjudications and constraint sets from the shapes
+a real model writes: hand-made edge cases, and the default model's recorded answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support.real_answers import real_answer, real_answers
+
+from engine.pipeline.outputs import (
+    chosen_output,
+    clean_expected,
+    clean_input,
+    input_blocks,
+    io_pairs,
+    proposed_tests,
+)
+from engine.pipeline.plansearch import split_constraint_sets
+from engine.pipeline.statement_examples import parameters
+from engine.problems.model import TestKind
+
+FUNCTIONAL = TestKind.FUNCTIONAL
+STDIN = TestKind.STDIN
+
+
+def _clean_pairs(kind: TestKind, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    cleaned = [(clean_input(kind, i), clean_expected(kind, o)) for i, o in pairs]
+    return [(i, o) for i, o in cleaned if i is not None and o is not None]
+
+
+# --- stdin-style tests --------------------------------------------------------------------------
+
+
+def test_tagged_fences_as_the_prompt_asks() -> None:
+    text = "```input\n1 2\n```\n```output\n3\n```\nand\n```input\n5 5\n```\n```output\n10\n```"
+    assert io_pairs(text) == [("1 2\n", "3\n"), ("5 5\n", "10\n")]
+    assert input_blocks(text) == ["1 2\n", "5 5\n"]
+
+
+@pytest.mark.parametrize("text", [
+    "Input:\n```\n1 2\n```\nOutput:\n```\n3\n```",
+    "**Input:**\n```\n1 2\n```\n**Expected output:**\n```\n3\n```",
+    "### Input\n```text\n1 2\n```\n### Output\n```text\n3\n```",
+    "Input: 1 2\nOutput: 3",
+    "- **Input:** `1 2`\n- **Expected Output:** `3`",
+    "Input:\n1 2\n\nExpected Output:\n3\n",
+    "Test 1 input:\n```\n1 2\n```\nTest 1 output:\n```\n3\n```",
+    "1. Input: `1 2`\n   Output: `3`",
+    "Sample Input 1\n```\n1 2\n```\nSample Output 1\n```\n3\n```",
+])
+def test_labelled_sections(text: str) -> None:
+    assert [(i, o.strip()) for i, o in _clean_pairs(STDIN, io_pairs(text))] == [("1 2\n", "3")]
+
+
+def test_multi_line_unfenced_values() -> None:
+    text = "Input:\n3\n1 2 3\nOutput:\n6\n\nSome words after."
+    assert io_pairs(text) == [("3\n1 2 3\n", "6\n")]
+
+
+@pytest.mark.parametrize("heading", ["### Test 1", "1.", "**Test case 1**", "Test 1:",
+                                     "## Example 1"])
+def test_plain_fences_pair_up_under_headings(heading: str) -> None:
+    second = heading.replace("1", "2")
+    text = (f"{heading}\n```\n4\n()\n```\n```\nYES\n```\n\n{second}\nThe tricky one.\n"
+            "```\n2\n(]\n```\n```\nNO\n```")
+    assert io_pairs(text) == [("4\n()\n", "YES\n"), ("2\n(]\n", "NO\n")]
+
+
+def test_plain_fences_without_headings_are_inputs() -> None:
+    text = "Here are inputs:\n```\n3\n1 2 3\n```\n```\n1\n5\n```\n```text\n2\n4 4\n```"
+    assert io_pairs(text) == []
+    assert input_blocks(text) == ["3\n1 2 3\n", "1\n5\n", "2\n4 4\n"]
+
+
+def test_code_is_not_an_input() -> None:
+    text = ("```python\nn = int(input())\nprint(n)\n```\n```\nfor i in range(3):\n    pass\n```\n"
+            "```input\n5\n```")
+    assert input_blocks(text) == ["5\n"]
+
+
+def test_an_output_without_an_input_is_dropped() -> None:
+    assert io_pairs("Output:\n```\n3\n```\nInput:\n```\n1 2\n```") == []
+    assert [s.output for s in proposed_tests("Input: 1\nInput: 2\nOutput: 3")] == [None, "3\n"]
+
+
+def test_prose_that_mentions_output_is_no_label() -> None:
+    text = "Output the answer modulo 10^9+7.\nInput format is one line.\n```input\n1\n```"
+    assert input_blocks(text) == ["1\n"]
+
+
+# --- function problems ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line", [
+    "f(1, [2, 3]) == 3", "assert f(1, [2, 3]) == 3", "f(1, [2, 3])  # -> 3",
+    "print(f(1, [2, 3]))  # 3", "print(f(1, [2, 3]))  # Output: 3", "f(1, [2, 3]) -> 3",
+    ">>> f(1, [2, 3])\n3", "f(a=1, b=[2, 3]) == 3",
+])
+def test_calls_with_values(line: str) -> None:
+    pairs = io_pairs(f"Tests:\n```python\n{line}\n```", func_name="f", params=["a", "b"])
+    assert _clean_pairs(FUNCTIONAL, pairs) == [("1\n[2, 3]", "3")]
+
+
+def test_calls_without_values_are_inputs() -> None:
+    text = "```python\ndef f(a, b):\n    return f(a - 1, b)\n\nf(3, 'x')\nf(0, '')\n```"
+    assert input_blocks(text, func_name="f") == ['3\n"x"', '0\n""']
+
+
+def test_json_lines_and_python_literals() -> None:
+    assert clean_input(FUNCTIONAL, '[1, 2]\n"a"\n') == '[1, 2]\n"a"'
+    assert clean_input(FUNCTIONAL, "[1, 2]\n'a'\nTrue\nNone") == '[1, 2]\n"a"\ntrue\nnull'
+    assert clean_input(FUNCTIONAL, "nums = [1,2], k = 3") == "[1, 2]\n3"
+    assert clean_input(FUNCTIONAL, "[1, 2], 3") == "[1, 2]\n3"  # a bare tuple: two arguments
+    assert clean_input(FUNCTIONAL, "(1, 2)") == "[1, 2]"  # a parenthesized one: one argument
+    assert clean_input(FUNCTIONAL, "f([1], 'b')") == '[1]\n"b"'
+    assert clean_input(FUNCTIONAL, "{1, 2}") is None  # JSON cannot hold a set
+    assert clean_input(FUNCTIONAL, "the list 1 2 3") is None
+    assert clean_input(FUNCTIONAL, "") is None
+
+
+def test_expected_values() -> None:
+    assert clean_expected(FUNCTIONAL, "True") == "true"
+    assert clean_expected(FUNCTIONAL, "'ab'") == '"ab"'
+    assert clean_expected(FUNCTIONAL, "(1, 2)") == "[1, 2]"
+    assert clean_expected(FUNCTIONAL, '{"result": 55}') == "55"  # how small models wrap it
+    assert clean_expected(FUNCTIONAL, '{"a": 55}') == '{"a": 55}'
+    assert clean_expected(FUNCTIONAL, "`7`") == "7"
+    assert clean_expected(FUNCTIONAL, "seven") is None
+    assert clean_expected(STDIN, "7\n") == "7\n"
+
+
+def test_test_objects_in_json_and_code() -> None:
+    text = ('```json\n{"input": "cat", "output": "catac"}\n```\n'
+            '```python\ntests = [{"input": [[1, 2], 3], "expected": 4},\n'
+            '         {"input": {"b": 1, "a": [5]}, "output": 6}]\n```')
+    assert io_pairs(text, func_name="f", params=["a", "b"]) == [
+        ("[1, 2]\n3", "4"), ("[5]\n1", "6")]
+    assert io_pairs(text, func_name="g", params=["s"])[0] == ('"cat"', '"catac"')
+    assert io_pairs('```json\n[{"input": "3\\n1 2 3", "output": "6"}]\n```') == [
+        ("3\n1 2 3", "6")]
+
+
+def test_duplicates_count_once() -> None:
+    text = "```python\nassert f(1) == 2\nassert f(1) == 2\n```\nInput: 1\nOutput: 2"
+    assert _clean_pairs(FUNCTIONAL, io_pairs(text, func_name="f")) == [("1", "2")]
+
+
+# --- adjudication --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "choice"), [
+    ("reasoning...\nCORRECT: 2", 2),
+    ("CORRECT: 1\nwait, no.\nCORRECT: 3", 3),
+    ("**CORRECT: 2**", 2),
+    ("CORRECT: Output 2", 2),
+    ("CORRECT: none", None),
+    ("So Output 2 is correct.", 2),
+    ("Therefore, **Output 1** is the correct output.", 1),
+    ("Output 2 (from 1 program(s)) is correct", 2),
+    ("The correct output is Output 1.", 1),
+    ("The correct answer is: **Output 2**", 2),
+    ("Output 1 is incorrect because it misses a case. Output 2 is correct.", 2),
+    ("Output 1 is correct for small n, but in the end the correct output is 2", 2),
+    ("I would choose Output 1.", 1),
+    ("None of the outputs are correct.", None),
+    ("Output 1 is correct? No: none of them is correct.", None),
+    ("Output 1 is not correct and output 2 is wrong too.", None),
+    ("I cannot tell.", None),
+])
+def test_chosen_output(text: str, choice: int | None) -> None:
+    assert chosen_output(text) == choice
+
+
+# --- constraint sets ---------------------------------------------------------------------------
+
+
+def test_constraint_sets_under_their_own_headings() -> None:
+    text = "Intro.\n## Constraint set 1\nA\n## Constraint set 2\nB"
+    assert split_constraint_sets(text) == ["A", "B"]
+
+
+@pytest.mark.parametrize("text", [
+    "### Set 1: greedy\nA\n### Set 2: DP\nB",
+    "**Approach 1 (greedy)**\nA\n\n**Approach 2 (DP)**\nB",
+    "1. Greedy\n   - A\n2. DP\n   - B",
+    "1. **Greedy**: A\n2. **DP**: B",
+    "- Greedy: A\n- DP: B",
+    "### Observation Set 1\nA\n### Observation Set 2\nB",
+])
+def test_constraint_sets_in_other_shapes(text: str) -> None:
+    sets = split_constraint_sets(text)
+    assert len(sets) == 2
+    assert "A" in sets[0] and "B" in sets[1]
+    assert "B" not in sets[0]
+
+
+def test_one_idea_is_one_set() -> None:
+    assert split_constraint_sets("just one idea") == ["just one idea"]
+    assert split_constraint_sets("   ") == []
+
+
+# --- the default model's recorded answers ------------------------------------------------------
+
+
+def _kind(record: dict[str, object]) -> TestKind:
+    return STDIN if record["test_kind"] == "stdin" else FUNCTIONAL
+
+
+def _func(record: dict[str, object]) -> str | None:
+    return None if record["test_kind"] == "stdin" else str(record["func_name"])
+
+
+def _params(record: dict[str, object]) -> list[str] | None:
+    return parameters(str(record["user"]), _func(record))
+
+
+# Tests read from recorded self-test answers (at least this many usable pairs). Pinned to the
+# recorded answers: after re-recording, check the new answers and update these.
+SELFTEST_PAIRS = {
+    "HumanEval/0": 4,  # asserts inside a solution program
+    "HumanEval/10": 6,  # ```json {"input": ..., "output": ...} blocks
+    "HumanEval/26": 6,  # a Python list of {"input", "output"} dicts
+    "HumanEval/55": 5,  # bulleted **Input:** / **Expected Output:** with {"result": v}
+    "mbpp/17": 4,  # asserts after the function
+}
+
+
+@pytest.mark.parametrize("problem_id", sorted(SELFTEST_PAIRS))
+def test_real_selftest_answers(problem_id: str) -> None:
+    record = real_answer("selftest", problem_id)
+    kind = _kind(record)
+    pairs = _clean_pairs(kind, io_pairs(record["answer"], func_name=_func(record),
+                                        params=_params(record)))
+    assert len(pairs) >= SELFTEST_PAIRS[problem_id]
+    for test_input, expected in pairs:
+        if kind is FUNCTIONAL:
+            assert all(json.loads(line) is not None or line == "null"
+                       for line in test_input.splitlines())
+            json.loads(expected)
+
+
+def test_recorded_selftest_answers_mostly_yield_tests() -> None:
+    records = real_answers("selftest")
+    assert len(records) >= 5
+    yielding = [r["problem_id"] for r in records
+                if _clean_pairs(_kind(r), io_pairs(r["answer"], func_name=_func(r),
+                                                    params=_params(r)))]
+    assert len(yielding) >= 0.6 * len(records), yielding
