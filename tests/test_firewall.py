@@ -132,7 +132,8 @@ async def test_a_marker_planted_in_hidden_tests_never_reaches_a_prompt_or_an_eve
             backend,
             sandbox,
             # every step runs, also those the defaults skip once the examples decide
-            PipelineConfig.preset("full", stop_when_passing=False, only_when_undecided=False),
+            PipelineConfig.preset("full", stop_when_passing=False, only_when_undecided=False,
+                                  answer_prefill=False),
             store=store,
             emit=events.append,
             solver=watching_solve,

@@ -111,3 +111,31 @@ def test_thinking_budget_comes_on_top_of_the_answer_limit() -> None:
     assert config.token_limit("probe") == 1000
     assert config.token_limit("probe", thinking_budget=2048) == 3048
     assert config.token_limit("probe", thinking_budget=9000) == 4000
+
+
+async def test_self_tests_are_prefilled_for_a_model_that_does_not_think(
+    sandbox: Sandbox,
+) -> None:
+    """A small model asked for tests writes a solution instead; the answer is started for it
+    (`assert f(`) and its continuation is read as tests."""
+    problem = Problem(
+        id="add", title="Add", statement="Return a + b.", test_kind=TestKind.ASSERT,
+        func_name="add", starter_code="def add(a, b):\n",
+        hidden_tests=(TestCase("assert add(2, 3) == 5", "", TestKind.ASSERT),),
+    )
+    continuation = "1, 2) == 3\nassert add(0, 0) == 0\nassert add(-1, 1) == 0\n```\n"
+    backend = ScriptedBackend({
+        PROBE: fenced("def add(a, b):\n    return a + b\n"),
+        SELFTEST: continuation,
+    })
+    config = PipelineConfig.preset("D", early_exit=False, only_when_undecided=False,
+                                   adaptive_k=False, k=0, selftest_generations=1)
+    events: list[ev.Event] = []
+    await solve(problem.view(), backend, sandbox, config, events.append)
+
+    (call,) = [c for c in backend.calls if c.params.purpose == "selftest"]
+    assert isinstance(call.prompt, str) and call.prompt.endswith("```python\nassert add(")
+    (generated,) = [e for e in events if isinstance(e, ev.TestsGenerated)]
+    kept = [e for e in events if isinstance(e, ev.TestAdded) and e.kind == "self"]
+    assert [(t.input, t.expected) for t in kept] == [("1\n2", "3"), ("0\n0", "0"), ("-1\n1", "0")]
+    assert len(generated.kept) == 3  # one generation + the probe agreeing: two witnesses each

@@ -18,7 +18,7 @@ from engine.pipeline.evidence import behaviour
 from engine.pipeline.execution import evaluate, run_outputs
 from engine.pipeline.generation import generate
 from engine.pipeline.outputs import canonical, chosen_output, clean_input, input_blocks
-from engine.pipeline.problem_text import input_format, problem_block
+from engine.pipeline.problem_text import call_shape, input_format, problem_block
 from engine.problems.model import TestCase, TestKind
 
 MAX_PROGRAMS_SHOWN = 4
@@ -42,7 +42,8 @@ async def differential(run: Run, pool: Sequence[Candidate]) -> list[KnownTest]:
         input_format=input_format(run.view),
         n=run.config.n_differential_inputs,
     )
-    cleaned = (clean_input(kind, text) for text in input_blocks(generation.text))
+    proposed = input_blocks(generation.text, **call_shape(run.view))
+    cleaned = (clean_input(kind, text) for text in proposed)
     blocks = [text for text in cleaned if text is not None][: run.config.n_differential_inputs]
     inputs = [
         await run.add_test(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from engine.pipeline import statement_examples
 from engine.problems.model import ProblemView, TestKind
 
 MAX_EXAMPLE_CHARS = 2000  # a huge public example would crowd the statement out of the context
@@ -59,3 +62,38 @@ def _cap(text: str) -> str:
     if len(text) <= MAX_EXAMPLE_CHARS:
         return text.rstrip()
     return text[:MAX_EXAMPLE_CHARS].rstrip() + "\n... (cut)"
+
+
+def test_format(view: ProblemView) -> str:
+    """How self-tests are to be written, in the shape small models keep to best (the answer is
+    prefilled with the start of it, see `test_prefill`)."""
+    if view.test_kind is TestKind.STDIN:
+        return (
+            "For each test write `Input:` and the exact standard input in a fenced block, then "
+            "`Output:` and the exact expected output in a fenced block."
+        )
+    return (
+        f"Write each test as one line of Python, `assert {call_target(view)}(...) == ...`, with "
+        "literal arguments and the expected value. Put all the lines in one ```python block."
+    )
+
+
+def test_prefill(view: ProblemView) -> str:
+    """The first words of a self-test answer, written for the model."""
+    if view.test_kind is TestKind.STDIN:
+        return "Test 1\nInput:\n```\n"
+    return f"```python\nassert {call_target(view)}("
+
+
+def call_target(view: ProblemView) -> str:
+    """How a test calls the entry point: `Solution().f` where the starter code is a class."""
+    return statement_examples.call_target(view.func_name or "f", view.starter_code)
+
+
+def call_shape(view: ProblemView) -> dict[str, Any]:
+    """What the test parsers need to read calls of the entry point (`outputs.io_pairs`)."""
+    if view.test_kind is TestKind.STDIN or not view.func_name:
+        return {}
+    name = view.func_name.split(".")[-1].split("(")[0]
+    return {"func_name": name,
+            "params": statement_examples.parameters(view.starter_code, view.func_name)}

@@ -26,7 +26,13 @@ from engine.pipeline.outputs import (
     io_pairs,
     same_output,
 )
-from engine.pipeline.problem_text import input_format, problem_block
+from engine.pipeline.problem_text import (
+    call_shape,
+    input_format,
+    problem_block,
+    test_format,
+    test_prefill,
+)
 from engine.problems.model import TestCase, TestKind
 
 SELFTEST_TEMPERATURE = 0.7  # repeated generations must be independent to count as witnesses
@@ -58,11 +64,12 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
             purpose="selftest",
             step="selftest",
             temperature=SELFTEST_TEMPERATURE,
+            prefill=test_prefill(run.view),
             problem=problem_block(run.view),
-            input_format=input_format(run.view),
+            test_format=test_format(run.view),
             n=run.config.n_selftests,
         )
-        for raw_input, raw_expected in io_pairs(generation.text):
+        for raw_input, raw_expected in io_pairs(generation.text, **call_shape(run.view)):
             test_input = clean_input(kind, raw_input)
             expected = clean_expected(kind, raw_expected)
             if test_input is None or expected is None:

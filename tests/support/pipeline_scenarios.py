@@ -126,7 +126,8 @@ async def solve_task(
     **overrides: Any,
 ) -> Finished:
     backend = ScriptedBackend(script)
-    config = PipelineConfig.preset(condition, **overrides)
+    # Scripted answers are whole answers, not continuations of a prefilled start.
+    config = PipelineConfig.preset(condition, **{"answer_prefill": False, **overrides})
     events: list[ev.Event] = []
     outcome = await run_task(
         problem, backend, sandbox, config, emit=events.append, gates=gates
