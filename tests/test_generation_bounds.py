@@ -89,7 +89,7 @@ async def test_each_purpose_has_its_own_token_limit(sandbox: Sandbox) -> None:
 
     limits = {call.params.purpose: call.params.max_tokens for call in backend.calls}
     assert limits["probe"] == 300 and limits["selftest"] == 50
-    assert limits["plan"] == config.max_tokens  # a purpose without a limit gets the ceiling
+    assert limits["diversity"] == config.max_tokens  # a purpose without a limit: the ceiling
     capped = [e for e in events if isinstance(e, ev.GenerationStopped)]
     assert {e.purpose for e in capped} == {"selftest"}
     assert all(e.reason == "length" and "(50)" in e.message for e in capped)

@@ -210,10 +210,10 @@ async def test_gates_pause_before_repairs_and_a_person_steers(sandbox: Sandbox) 
 
 
 async def test_stop_at_a_gate_ends_the_search_and_still_submits(sandbox: Sandbox) -> None:
-    gates = Gates(pause_before={"plansearch"}, policy=lambda step: "stop")
+    gates = Gates(pause_before={"diversity"}, policy=lambda step: "stop")
     config = PipelineConfig.preset("full", adaptive_k=False)
     outcome, events, backend = await run(sandbox, FULL_SCRIPT, config, gates)
-    assert [(e.step, e.action) for e in of(events, ev.GateResolved)] == [("plansearch", "stop")]
+    assert [(e.step, e.action) for e in of(events, ev.GateResolved)] == [("diversity", "stop")]
     assert [c.key for c in backend.calls] == [PROBE]
     assert outcome.status == "submitted" and outcome.candidate_id == "c1"
     assert of(events, ev.ErrorRaised) == []
@@ -284,8 +284,8 @@ async def test_a_trained_lens_sets_k_and_tier_and_breaks_ties_by_energy(
         PROBE: fenced(WRONG),
         CONSTRAINTS: "## Constraint set 1\nDouble.",
         PLAN: "Double it.",
-        IMPLEMENT: fenced(long_right),
-        DIVERSITY: fenced(RIGHT),
+        IMPLEMENT: fenced(RIGHT),
+        DIVERSITY: fenced(long_right),
     }
     lens = ShortIsLikely()
     backend = EmbedsByLength(script)
@@ -301,7 +301,7 @@ async def test_a_trained_lens_sets_k_and_tier_and_breaks_ties_by_energy(
         "diversity": "hard",
     }
     created = [(c.candidate_id, c.origin) for c in of(events, ev.CandidateCreated)]
-    assert created == [("c1", "probe"), ("c2", "plan"), ("c3", "diversity")]  # k = 2
+    assert created == [("c1", "probe"), ("c2", "diversity"), ("c3", "plan")]  # k = 2
     energies = {e.candidate_id: e.energy for e in of(events, ev.EnergyScored)}
     assert energies == {"c1": 1.0, "c2": 3.0, "c3": 1.0}
     assert all(e.lens == "lens:test-short" for e in of(events, ev.EnergyScored))

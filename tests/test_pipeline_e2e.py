@@ -77,10 +77,10 @@ async def test_probe_right_is_submitted_without_drawing_more(
 
 
 async def test_probe_wrong_and_a_plan_right(shared_data: Path, sandbox: Sandbox) -> None:
-    """LiveCodeBench stdin (abc313_a), condition B: the probe fails the examples, PlanSearch
-    draws plans, the second plan's program (o1-mini's, officially correct) passes them and is
-    submitted; drawing stops there (no third plan, no diverse sample); it passes the recovered
-    private test."""
+    """LiveCodeBench stdin (abc313_a), condition B: the probe fails the examples; the cheaper
+    diverse sample is drawn first and fails too; PlanSearch draws plans, the second plan's
+    program (o1-mini's, officially correct) passes them and is submitted; drawing stops there
+    (no third plan); it passes the recovered private test."""
     problem = lcb_problem_with_private_tests(shared_data, "abc313_a")
     right, official = lcb_reference(shared_data, "abc313_a", "o1_mini")
     assert official
@@ -99,13 +99,13 @@ async def test_probe_wrong_and_a_plan_right(shared_data: Path, sandbox: Sandbox)
     origins = [(c.candidate_id, c.origin, c.label) for c in done.of(ev.CandidateCreated)]
     assert origins == [
         ("c1", "probe", "probe"),
-        ("c2", "plan", "plan 1"),
-        ("c3", "plan", "plan 2"),
+        ("c2", "diversity", "diverse 1 (T=0.6)"),
+        ("c3", "plan", "plan 1"),
+        ("c4", "plan", "plan 2"),
     ]
     assert len(done.of(ev.PlanProposed)) == 2  # plan 3 was never asked for
-    assert "diversity" not in {call.params.purpose for call in done.backend.calls}
     (selected,) = done.of(ev.CandidateSelected)
-    assert selected.candidate_id == "c3" and "first candidate to pass" in selected.reason
+    assert selected.candidate_id == "c4" and "first candidate to pass" in selected.reason
     assert done.submitted.phase == "plan" and done.submitted.code.strip() == right.strip()
     assert done.outcome.verdict == "AC"
     assert done.outcome.total == len(problem.public_tests) + len(problem.hidden_tests)
@@ -149,14 +149,14 @@ async def test_all_pass_the_examples_but_s_star_tells_the_right_one(
     behaviour, clustered = done.of(ev.CandidatesClustered)
     assert behaviour.clusters == (("c1", "c2", "c3"),)
     assert all(t.startswith("m") for t in behaviour.inputs)
-    assert sorted(clustered.clusters) == [("c1", "c2"), ("c3",)]
+    assert sorted(clustered.clusters) == [("c1", "c3"), ("c2",)]  # c2: the diverse sample
     adjudicated = [t for t in done.of(ev.TestAdded) if t.origin.startswith("adjudicated")]
     assert [(t.input, t.expected) for t in adjudicated] == [("9\n9", "110")]
-    assert done.submitted.candidate_id == "c3"
+    assert done.submitted.candidate_id == "c2"
     assert done.submitted.code.strip() == right.strip()
     assert done.outcome.verdict == "AC"
     graded = {g.candidate_id: g.verdict for g in done.of(ev.CandidateGraded)}
-    assert graded == {"c1": "WA", "c2": "WA", "c3": "AC"}  # the ceiling, after submission
+    assert graded == {"c1": "WA", "c2": "AC", "c3": "WA"}  # the ceiling, after submission
 
 
 async def test_no_candidate_right_and_a_repair_fixes_it(
@@ -268,7 +268,8 @@ async def test_backend_error_mid_run_still_submits_the_best_so_far(
         PROBE: fenced(right),
         CONSTRAINTS: BackendError("the server at 127.0.0.1:8080 stopped answering (3 retries)"),
     }
-    done = await solve_task(problem, script, sandbox, "full", adaptive_k=False, early_exit=False)
+    done = await solve_task(problem, script, sandbox, "full", adaptive_k=False, early_exit=False,
+                            stop_when_passing=False, n_diverse=0)
 
     (error,) = done.of(ev.ErrorRaised)
     assert error.where == "plan" and "stopped answering" in error.message

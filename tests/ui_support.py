@@ -19,7 +19,7 @@ from support.pipeline_scenarios import (
     REPAIR,
     SELFTEST,
     fenced,
-    io_tests,
+    continued_io_tests,
 )
 from textual.app import App
 from textual.pilot import Pilot
@@ -76,7 +76,7 @@ def script() -> dict[str, Any]:
         PLAN: "Combine the two numbers.",
         IMPLEMENT: fenced(WRONG),
         DIVERSITY: fenced(WRONG),
-        SELFTEST: io_tests(("2 2", "4")),
+        SELFTEST: continued_io_tests(("2 2", "4")),
         REPAIR: [f"<think>{THINK_1}</think>" + fenced(WRONG_REPAIR),
                  f"<think>{THINK_2}</think>" + fenced(RIGHT)],
     }

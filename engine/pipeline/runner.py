@@ -1,10 +1,13 @@
 """The runner: composes the techniques by the configured condition into one solve.
 
-Order of a full run: probe -> public examples -> adaptive k -> PlanSearch -> DivSampling ->
-public examples -> self-tests (Phase 3 tests, also used by CodeT agreement) -> selection (Lens
-energy, S* differential testing with adjudication, scoring) -> PR-CoT repair -> final answer.
-A condition switches steps off (see `engine.pipeline.config`). Before each step the gates may
-pause for a person.
+Order of a full run: probe -> public examples (a probe that passes them all is submitted at
+once: early exit) -> adaptive k -> DivSampling -> PlanSearch (each new candidate is checked on
+the examples, and drawing stops once one passes them) -> behaviour groups on mutated example
+inputs -> self-tests (Phase 3 tests, also used by CodeT agreement) -> selection (Lens energy,
+S* differential testing with adjudication, scoring) -> PR-CoT repair -> final answer. Self-tests
+and S* cost generations and run only while the examples and behaviour groups leave the choice
+open. A condition switches steps off (see `engine.pipeline.config`). Before each step the gates
+may pause for a person.
 
 Failure is honest: a model that fails (after the backend's own retries) or any other error ends
 the search with an `ErrorRaised` event, and the best candidate so far is still submitted. A
@@ -119,16 +122,17 @@ async def _search(run: Run) -> None:
         await run_examples(run, [candidate])
         return config.stop_when_passing and bool(passes_examples(run, candidate.id))
 
-    if draw.n_plans and await run.checkpoint("plansearch", draw.reason) == "continue":
-        async with run.phase("plan"):
-            await plansearch(run, draw.n_plans, enough)
-    if (
-        draw.n_diverse
-        and not _solved_by_examples(run)
-        and await run.checkpoint("diversity", draw.reason) == "continue"
-    ):
+    # The cheaper draws first: a diverse sample costs one generation, a plan three.
+    if draw.n_diverse and await run.checkpoint("diversity", draw.reason) == "continue":
         async with run.phase("diversity"):
             await diversify(run, draw.n_diverse, enough)
+    if (
+        draw.n_plans
+        and not _solved_by_examples(run)
+        and await run.checkpoint("plansearch", draw.reason) == "continue"
+    ):
+        async with run.phase("plan"):
+            await plansearch(run, draw.n_plans, enough)
 
     pool = list(run.candidates.values())
     if not pool:

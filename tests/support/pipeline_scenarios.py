@@ -77,6 +77,16 @@ def io_tests(*pairs: tuple[str, str]) -> str:
     return "\n".join(f"```input\n{i}\n```\n```output\n{o}\n```" for i, o in pairs)
 
 
+def continued_io_tests(*pairs: tuple[str, str]) -> str:
+    """A self-test answer for a stdin problem as the model writes it after the pipeline's
+    prefill (`Test 1\nInput:\n```\n`): the rest of the first test, then more tests."""
+    first, *rest = pairs
+    text = f"{first[0]}\n```\nOutput:\n```\n{first[1]}\n```\n"
+    for number, (given, expected) in enumerate(rest, 2):
+        text += f"\nTest {number}\nInput:\n```\n{given}\n```\nOutput:\n```\n{expected}\n```\n"
+    return text
+
+
 def inputs(*texts: str) -> str:
     return "\n".join(f"```input\n{t}\n```" for t in texts)
 
