@@ -161,6 +161,14 @@ def local(entry: CatalogueModel, cache: ModelCache | None = None) -> Path | None
         return None
 
 
+def default_if_here(cache: ModelCache | None = None) -> str | None:
+    """The default model's catalogue name when it is here and verified, for a command given
+    no model at all (set-up pulls it, so a fresh clone solves with it at once)."""
+    from engine.models.catalogue import DEFAULT_MODEL, get
+
+    return DEFAULT_MODEL if local(get(DEFAULT_MODEL), cache) is not None else None
+
+
 # --- checking --------------------------------------------------------------------------------
 
 def _check_file(path: Path, entry: CatalogueModel, tracker: _Tracker) -> tuple[set[int], bool]:
