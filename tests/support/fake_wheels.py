@@ -50,6 +50,14 @@ def fake_model(blobs: list[bytes], *, package: str = "atlas-test-model-part",
         sampling=Sampling(temperature=0.7, top_p=0.8, top_k=20, repeat_penalty=1.05))
 
 
+def published(folder: Path, data: list[bytes]) -> CatalogueModel:
+    """A fake model of the parts `data`, its wheels written into `folder`."""
+    entry = fake_model(data)
+    for part, blob in zip(entry.parts, data, strict=True):
+        write_wheel(folder, part, blob)
+    return entry
+
+
 def blobs(count: int = 3, size: int = 64 * 1024) -> list[bytes]:
     return [os.urandom(size + i) for i in range(count)]
 
