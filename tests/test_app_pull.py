@@ -78,3 +78,18 @@ async def test_a_failed_pull_says_why_on_the_screen_and_browsing_goes_on(
         assert app.config.model is None and ModelCache.default().verified(offer) is None
         await pilot.press("escape")
         await wait_until(pilot, lambda: not on_no_model_screen(app), "back to browsing")
+
+
+async def test_a_configured_catalogue_model_not_pulled_yet_is_offered_for_download(
+    tmp_path: Path, offer: CatalogueModel
+) -> None:
+    app = create_app(make_folder(tmp_path / "problems"), Config(model=offer.name),
+                     store_path=tmp_path / "s.sqlite", watch=False, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, app.loaded.is_set, "folder loaded")
+        assert not on_no_model_screen(app)  # a model is configured: nothing to say yet
+        await pilot.press("down", "s")
+        await wait_until(pilot, lambda: "Press p to download" in screen_text(app),
+                         "the no-model screen")
+        text = " ".join(screen_text(app).replace("│", " ").split())
+        assert "not downloaded yet" in text and f"Press p to download {offer.name}" in text
