@@ -169,7 +169,7 @@ class AtlasApp(App[None]):
                 self._poll_gpu()
         self._load_folder()
         if self._backend_factory is None and not self.config.has_model:
-            self.push_screen(NoModelScreen("No model is configured.", str(self.config_file)))
+            self.show_no_model("No model is configured.")
         self._refresh_status()
 
     def _apply_keymap(self) -> None:
@@ -382,9 +382,25 @@ class AtlasApp(App[None]):
                 backend = await backend
         except Exception as exc:
             message = f"The model could not be opened: {type(exc).__name__}: {exc}"
-            self.push_screen(NoModelScreen(message, str(self.config_file)))
+            self.show_no_model(message)
             raise RuntimeError(message) from exc
         return backend
+
+    def show_no_model(self, reason: str) -> None:
+        """What to do without a model, offering to pull the configured catalogue model (or the
+        default one) right there."""
+        from engine.models import catalogue
+
+        offer = catalogue.find(self.config.model or "") or catalogue.get(catalogue.DEFAULT_MODEL)
+        self.push_screen(NoModelScreen(reason, str(self.config_file), offer), self._pulled)
+
+    def _pulled(self, name: str | None) -> None:
+        if name is None:
+            return
+        self.config = self.config.replace(model=name, base_url=None)
+        self._backend = None  # the next solve opens the model just pulled
+        self.notify(f"{name} is ready: press s to solve.", timeout=8)
+        self._refresh_status()
 
     async def get_sandbox(self) -> Any:
         async with self._sandbox_lock:

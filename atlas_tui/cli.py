@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "solve": "atlas_tui.commands.solve:solve_cmd",
     "lens": "atlas_tui.commands.lens:lens_group",
     "bench": "atlas_tui.commands.bench:bench_cmd",
+    "models": "atlas_tui.commands.models:models_group",
 }
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures. Tests that need ../shared/data skip cleanly where it is absent."""
+"""Shared fixtures. Tests that need ../shared/data, or the default real model, skip cleanly
+where it is absent."""
 
 from __future__ import annotations
 
@@ -25,3 +26,18 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from support.tiny_gguf import write_tiny_gguf
 
     return write_tiny_gguf(tmp_path_factory.mktemp("tiny_gguf") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def real_model_path() -> Path:
+    """The default catalogue model's file (verified by digest), or skip: scripts/setup.sh
+    pulls it, so CI runs the `real_model` tests; ATLAS_SKIP_MODEL=1 set-ups skip them."""
+    from engine.models import catalogue
+    from engine.models.pull import local
+
+    entry = catalogue.get(catalogue.DEFAULT_MODEL)
+    path = local(entry)
+    if path is None:
+        pytest.skip(f"needs the default model {entry.name}: run scripts/setup.sh "
+                    f"(or atlas-tui models pull {entry.name})")
+    return path

@@ -1,7 +1,8 @@
-"""The real program in a real terminal: `atlas-tui examples/ --model tiny.gguf` inside tmux,
-driven with send-keys and read with capture-pane. The tiny random-weights model answers noise,
-so the solve ends without an answer; what is checked is that a person can do it all by keys
-and read every step on the screen, and that the app quits cleanly."""
+"""The real program in a real terminal: `atlas-tui examples/` inside tmux, as `scripts/run.sh`
+starts it on a fresh clone (no model named: the default catalogue model that set-up pulled),
+driven with send-keys and read with capture-pane. `s` on an example gives the real model's
+answer, graded; a person can do it all by keys and read every step on the screen, and the app
+quits cleanly."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.real_model,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (scripts/setup.sh)"),
 ]
 
@@ -51,7 +53,7 @@ class Tmux:
 
 
 @pytest.fixture
-def tmux_app(tmp_path: Path, tiny_gguf: Path) -> Iterator[tuple[Tmux, Path]]:
+def tmux_app(tmp_path: Path, real_model_path: Path) -> Iterator[tuple[Tmux, Path]]:
     folder = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", folder)
     marker = tmp_path / "exit-code"
@@ -60,12 +62,12 @@ def tmux_app(tmp_path: Path, tiny_gguf: Path) -> Iterator[tuple[Tmux, Path]]:
                       f"'a, b = map(int, input().split())\\nprint(a + b)\\n')\n")
     editor.chmod(0o755)
     atlas = Path(sys.executable).with_name("atlas-tui")
-    command = (f"{atlas} {folder} --model {tiny_gguf} --condition A "
+    command = (f"{atlas} {folder} --condition A "
                f"--store {tmp_path / 'store.sqlite'}; echo $? > {marker}; sleep 60")
     env = {**os.environ, "ATLAS_CONFIG": str(tmp_path / "none.toml"), "TERM": "xterm-256color",
            "EDITOR": str(editor)}
-    env.pop("VISUAL", None)
-    env.pop("ATLAS_MODEL", None)
+    for name in ("VISUAL", "ATLAS_MODEL", "ATLAS_BASE_URL", "OPENAI_BASE_URL"):
+        env.pop(name, None)
     session = Tmux(f"atlas-test-{uuid.uuid4().hex[:8]}")
     subprocess.run(["tmux", "new-session", "-d", "-s", session.name, "-x", "150", "-y", "45",
                     command], check=True, env=env)
@@ -75,7 +77,8 @@ def tmux_app(tmp_path: Path, tiny_gguf: Path) -> Iterator[tuple[Tmux, Path]]:
         subprocess.run(["tmux", "kill-session", "-t", session.name], capture_output=True)
 
 
-def test_solve_an_example_by_keys_in_a_real_terminal(tmux_app: tuple[Tmux, Path]) -> None:
+def test_solve_an_example_by_keys_in_a_real_terminal(tmux_app: tuple[Tmux, Path],
+                                                     real_model_path: Path) -> None:
     tmux, marker = tmux_app
     screen = tmux.wait_for(lambda s: "sum-of-two" in s and "q quit" in s, "the queue, footer")
     assert "balanced-bracket" in screen and "max-subarray" in screen and "s solve" in screen
@@ -89,10 +92,10 @@ def test_solve_an_example_by_keys_in_a_real_terminal(tmux_app: tuple[Tmux, Path]
     screen = tmux.wait_for(lambda s: "probe ·" in s, "the probe's reasoning streaming")
     final = tmux.wait_for(lambda s: any(f"{glyph}   sum-of-two" in s for glyph in "✘✔∅!✓"),
                           "the solve finished on the queue row")
-    assert "cond A" in final and "tiny.gguf (llama.cpp)" in final
+    assert "✔   sum-of-two" in final or "✘   sum-of-two" in final  # graded on hidden tests
+    assert "cond A" in final and f"{real_model_path.name} (llama.cpp)" in final
     assert "sandbox bubblewrap" in final or "sandbox unshare" in final
     assert "tok/s" in final and "e1" in final and "e2" in final  # status bar, test matrix
-    assert "no_answer" in final or "submitted" in final  # noise from random weights
 
     tmux.keys("?")
     tmux.wait_for(lambda s: "what it does" in s and "step_mode" in s, "the help screen")

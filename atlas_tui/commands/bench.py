@@ -34,7 +34,8 @@ CONDITIONS = ("A", "B", "C", "D", "full")
 @click.option("--resume", is_flag=True, help="Continue the run kept in --out.")
 @click.option("--retry-errors", is_flag=True,
               help="With --resume: also redo problems whose task ended in an error.")
-@click.option("--model", default=None, help="A GGUF path or Hugging Face repo id, or the "
+@click.option("--model", default=None, help="A catalogue name, GGUF path or Hugging Face repo "
+              "id, or the "
               "server's model name with --base-url.")
 @click.option("--base-url", default=None, help="An OpenAI-compatible server, e.g. "
               "http://127.0.0.1:8080/v1.")

@@ -31,6 +31,25 @@ def render(title: str, rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def catalogue_rows() -> list[Row]:
+    """Which catalogue models are here, by their stamps (no model file is read)."""
+    from engine.models import catalogue
+    from engine.models.cache import ModelCache
+
+    cache = ModelCache.default()
+    rows = []
+    for entry in catalogue.CATALOGUE:
+        state = cache.state(entry)
+        where = f" at {cache.path(entry)}" if state in ("verified", "unverified") else ""
+        hint = ""
+        if state != "verified":
+            hint = f"atlas-tui models pull {entry.name} ({entry.size / 1e6:.0f} MB)"
+            if entry.name != catalogue.DEFAULT_MODEL and state == "absent":
+                hint = ""  # only the default model is expected on every machine
+        rows.append(Row(f"model {entry.name}", f"{state}{where}", hint=hint))
+    return rows
+
+
 def _rows(facts: list[SandboxFact] | list) -> list[Row]:
     return [Row(f.name, f.value, f.ok, f.hint) for f in facts]
 
@@ -47,15 +66,17 @@ async def model_rows(model: str | None, base_url: str | None) -> list[Row]:
     except ImportError as exc:
         return [Row("model side", f"unavailable: {exc}", ok=False)]
     facts = list(llm_doctor.build_facts())
+    present = catalogue_rows()
     if model and not base_url:  # with --base-url, --model names the server's model
         facts += await llm_doctor.model_facts(model)
     if base_url:
         facts += await llm_doctor.server_facts(base_url, model=model)
-    return _rows(facts)
+    return [*present, *_rows(facts)]
 
 
 @click.command("doctor")
-@click.option("--model", default=None, help="Also load this GGUF (path or Hugging Face repo id).")
+@click.option("--model", default=None,
+              help="Also load this model (catalogue name, GGUF path or Hugging Face repo id).")
 @click.option("--base-url", default=None, help="Also probe this OpenAI-compatible server.")
 @click.option(
     "--allow-rlimits-only",

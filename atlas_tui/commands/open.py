@@ -12,8 +12,9 @@ from atlas_tui.config import BACKENDS, CONDITIONS, THEMES, ConfigError, config_p
 @click.command("open")
 @click.argument("problem_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
                 default=".")
-@click.option("--model", "-m", help="A GGUF file, or a Hugging Face repo id with its file "
-              "(owner/repo:file.gguf).")
+@click.option("--model", "-m", help="A catalogue name (atlas-tui models list), a GGUF file, or "
+              "a Hugging Face repo id with its file (owner/repo:file.gguf). Default: the "
+              "default catalogue model, when it is here.")
 @click.option("--base-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
 @click.option("--backend", type=click.Choice(BACKENDS), help="Which backend runs the model.")
 @click.option("--condition", "-c", type=click.Choice(CONDITIONS), help="Pipeline condition.")
@@ -47,6 +48,11 @@ def open_cmd(problem_dir: Path, config_file: Path | None, **flags: object) -> No
         config = load_config(path=config_file, flags=flat)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    if not config.has_model:
+        from engine.models.pull import default_if_here
+
+        if default := default_if_here():
+            config = config.replace(model=default)
     from atlas_tui.app import create_app  # Textual loads only when the app is opened
 
     create_app(problem_dir, config, config_file=config_file or config_path()).run()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -37,7 +38,8 @@ REFRESH_PER_S = 8
 @click.option("--id", "problem_id", help="The problem (or dataset row) to solve, by id.")
 @click.option("--condition", type=click.Choice(CONDITIONS), default="full", show_default=True,
               help="A baseline, B +Phase 1, C +Phase 1+2, D +Phase 1+3, full: all.")
-@click.option("--model", help="GGUF path or Hugging Face repo id (or the server's model name).")
+@click.option("--model", help="Catalogue name, GGUF path or Hugging Face repo id (or the "
+              "server's model name). Default: the default catalogue model, when it is here.")
 @click.option("--base-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
 @click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
               help="Set a pipeline knob, e.g. --set k=3 --set repair_iterations=5 (repeatable).")
@@ -124,6 +126,10 @@ async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
     from engine.store import Store
     from engine.task import run_task
 
+    if model is None and base_url is None and not os.environ.get("OPENAI_BASE_URL"):
+        from engine.models.pull import default_if_here
+
+        model = default_if_here()
     try:
         backend = await asyncio.to_thread(open_backend, model, base_url)
     except BackendError as exc:

@@ -1,7 +1,10 @@
 """From what the user typed (`--model`, `--base-url`, knobs) to a ready Backend.
 
-`--model` takes a GGUF path, or a Hugging Face repo id with an optional file pattern:
+`--model` takes a catalogue name, a GGUF path, or a Hugging Face repo id with an optional file
+pattern:
 
+- `qwen2.5-coder-0.5b`: a model of the project's catalogue (`atlas-tui models list`), once
+  `atlas-tui models pull` has fetched and verified it.
 - `~/models/qwen3-14b-q4_k_m.gguf`: that file.
 - `Qwen/Qwen3-14B-GGUF:Q4_K_M`: the repo's GGUF whose name carries the quantization tag
   `Q4_K_M` (all parts of a split model), downloaded once into the Hugging Face cache with a
@@ -22,13 +25,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import httpx
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import errors as hf_errors
 
 from engine.llm.base import Backend, BackendError
 from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig
+from engine.models import catalogue
+from engine.models.pull import hub_unreachable, local
 
 DEFAULT_QUANT = "Q4_K_M"
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -50,8 +54,10 @@ def open_backend(model: str | None = None, base_url: str | None = None, **knobs:
         return OpenAIBackend(config)
     if not model:
         raise BackendError(
-            "no model given: pass --model with a GGUF path or a Hugging Face repo id such as "
-            "Qwen/Qwen3-14B-GGUF:Q4_K_M, or --base-url for an OpenAI-compatible server")
+            "no model given: pass --model with a catalogue name (atlas-tui models pull "
+            f"{catalogue.DEFAULT_MODEL} fetches the default), a GGUF path or a Hugging Face "
+            "repo id such as Qwen/Qwen3-14B-GGUF:Q4_K_M, or --base-url for an "
+            "OpenAI-compatible server")
     config = LlamaCppConfig(**_knobs_for(LlamaCppConfig, knobs, "llama.cpp"))
     return LlamaCppBackend.load(resolve_model(model), config)
 
@@ -70,6 +76,8 @@ def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | N
     """The local GGUF file `spec` names, downloading it from Hugging Face when needed. For a
     split model, the first part (llama.cpp finds the others beside it). `endpoint` defaults to
     huggingface_hub's (HF_ENDPOINT, for a mirror)."""
+    if (entry := catalogue.find(spec)) is not None:
+        return catalogue_model(entry)
     path = Path(spec).expanduser()
     if path.is_file():
         return path
@@ -79,7 +87,7 @@ def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | N
                            "(owner/name, optionally :QUANT such as :Q4_K_M)")
     offline = hf_constants.HF_HUB_OFFLINE if offline is None else offline
     endpoint = endpoint or hf_constants.ENDPOINT
-    if not offline and (unreachable := _hub_unreachable(endpoint)):
+    if not offline and (unreachable := hub_unreachable(endpoint)):
         return _from_cache(repo, pattern, cache_dir, revision, reason=unreachable)
     if not offline:
         try:
@@ -100,14 +108,15 @@ def resolve_model(spec: str, *, cache_dir: Path | None = None, offline: bool | N
     return _from_cache(repo, pattern, cache_dir, revision, reason="offline mode (HF_HUB_OFFLINE)")
 
 
-def _hub_unreachable(endpoint: str, timeout_s: float = 5.0) -> str | None:
-    """Why the Hub cannot be reached, found in one quick request (huggingface_hub itself
-    retries with backoff for half a minute before it gives up), or None when it answers."""
-    try:
-        httpx.head(endpoint, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        return f"{endpoint} unreachable: {exc or type(exc).__name__}"
-    return None
+def catalogue_model(entry: catalogue.CatalogueModel) -> Path:
+    """The verified file of a catalogue model; it is never fetched here (a pull is a download
+    of hundreds of MB that a person starts: `atlas-tui models pull`, or the workbench)."""
+    path = local(entry)
+    if path is None:
+        raise BackendError(
+            f"{entry.name} is not downloaded yet (or no longer matches its digest): run "
+            f"`atlas-tui models pull {entry.name}` ({entry.size / 1e6:.0f} MB, verified)")
+    return path
 
 
 def _from_cache(repo: str, pattern: str, cache_dir: Path | None, revision: str | None,
