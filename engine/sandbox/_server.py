@@ -228,6 +228,7 @@ class Server:
         finally:
             os.setresuid(-1, os.getuid(), -1)
             os.setresgid(-1, os.getgid(), -1)
+            prctl(PR_SET_DUMPABLE, 0)  # a uid change resets it to fs.suid_dumpable
 
     def watch(
         self, pid: int, started: float, limits: dict, out_r: int, err_r: int, res_r: int
