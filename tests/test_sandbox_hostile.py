@@ -198,23 +198,27 @@ async def test_reading_the_callers_environment(
     await assert_sandbox_healthy(sandbox)
 
 
+def needs_a_shielded_worker(sandbox: Sandbox) -> None:
+    if not sandbox.isolation.private_uids:
+        pytest.skip("candidates share their worker's uid here (see `atlas-tui doctor`)")
+
+
 async def test_killing_its_parent(sandbox: Sandbox) -> None:
-    code = "import os, signal\nprint('bye', flush=True)\nos.kill(os.getppid(), signal.SIGKILL)"
-    result = await run(sandbox, code, expected="bye")
-    if sandbox.tier is IsolationTier.UNSHARE and result.verdict is Verdict.AC:
-        # There the worker is init of its own pid namespace, which the kernel shields from
-        # SIGKILL sent from inside: the kill is a no-op, and the output is simply right.
-        assert result.tests[0].got.strip() == "bye"
-    else:
-        assert result.verdict is Verdict.RE
-        assert "worker" in result.detail
+    needs_a_shielded_worker(sandbox)
+    code = (
+        "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+        "except PermissionError:\n    print('refused')"
+    )
+    result = await run(sandbox, code, expected="refused")
+    assert result.verdict is Verdict.AC, result.tests
     await assert_sandbox_healthy(sandbox)
 
 
 async def test_killing_everything_it_can(sandbox: Sandbox) -> None:
-    needs_isolation(sandbox)  # kill(-1) outside a pid namespace would hit the user's processes
-    result = await run(sandbox, "import os, signal\nos.kill(-1, signal.SIGKILL)")
-    assert result.verdict is Verdict.RE
+    needs_a_shielded_worker(sandbox)  # else kill(-1) would reach the user's own processes
+    code = "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint('still here')"
+    result = await run(sandbox, code, expected="still here")
+    assert result.verdict is Verdict.AC, result.tests
     await assert_sandbox_healthy(sandbox)
 
 
@@ -326,18 +330,14 @@ async def test_huge_file_is_ole(sandbox: Sandbox) -> None:
     await assert_sandbox_healthy(sandbox)
 
 
-async def test_stopping_the_server_is_a_hang_the_host_ends(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import engine.sandbox.worker as worker_module
-
-    monkeypatch.setattr(worker_module, "ANSWER_GRACE_S", 2.0)
-    code = "import os, signal, time\nos.kill(os.getppid(), signal.SIGSTOP)\ntime.sleep(60)"
-    result = await run(sandbox, code, limits=SandboxLimits(wall_s=3.0))
-    if sandbox.tier is IsolationTier.UNSHARE and result.verdict is Verdict.TLE:
-        pass  # namespace init ignores SIGSTOP from inside: the candidate just runs out of time
-    else:
-        assert result.verdict is Verdict.RE and "stopped answering" in result.detail
+async def test_stopping_its_parent(sandbox: Sandbox) -> None:
+    needs_a_shielded_worker(sandbox)
+    code = (
+        "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGSTOP)\n"
+        "except PermissionError:\n    print('refused')"
+    )
+    result = await run(sandbox, code, expected="refused")
+    assert result.verdict is Verdict.AC, result.tests
     await assert_sandbox_healthy(sandbox)
 
 

@@ -63,6 +63,8 @@ PRELUDE_SOURCE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".j
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SOURCE_NAME = "solution.py"
 HARNESS_FD = 3  # where the harness reports what happened (return value, exception kind)
 READ_CHUNK = 1 << 16
@@ -75,6 +77,14 @@ def prctl(option: int, value: int) -> None:
     _libc.prctl(option, value, 0, 0, 0)
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+
 class Server:
     def __init__(
         self,
@@ -82,11 +92,15 @@ class Server:
         own_pid_namespace: bool,
         shared_nproc: bool,
         scratch_dirs: tuple[str, ...] = (),
+        candidate_uid: int | None = None,
     ) -> None:
         self.work_root = work_root
         self.scratch_dirs = scratch_dirs
         self.own_pid_namespace = own_pid_namespace
         self.shared_nproc = shared_nproc
+        # A uid of the candidates' own, never the server's: the kernel then refuses them every
+        # signal, ptrace, /proc/<pid>/mem read, prlimit and setpriority aimed at the server.
+        self.candidate_uid = candidate_uid
         self.program: dict | None = None
         self.code_obj = None
         self.setup_obj = None
@@ -138,10 +152,8 @@ class Server:
         self.program = request
         self.code_obj = self.setup_obj = None
         code = request["code"]
+        # Written before every test (see prepare), so tracebacks show the failing line.
         path = os.path.join(self.work_root, SOURCE_NAME)
-        # The source file beside the program makes tracebacks show the failing line.
-        with open(path, "w", encoding="utf-8", errors="surrogatepass") as f:
-            f.write(code)
         try:
             self.code_obj = compile(code, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
@@ -159,12 +171,10 @@ class Server:
         if self.program is None or self.code_obj is None:
             return {"error": "no program loaded"}, ()
         self.tests_run += 1
-        self.wipe_work_root()
         run_dir = os.path.join(self.work_root, "run")
-        os.mkdir(run_dir)
         input_path = os.path.join(self.work_root, ".stdin")
-        with open(input_path, "wb") as f:
-            f.write(encode(test_input))
+        with self.as_candidate():
+            self.prepare(run_dir, input_path, test_input)
 
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -187,8 +197,38 @@ class Server:
         os.close(err_w)
         os.close(res_w)
         header, payloads = self.watch(pid, started, limits, out_r, err_r, res_r)
-        self.wipe_work_root()
+        with self.as_candidate():
+            self.wipe_work_root()
         return header, payloads
+
+    def prepare(self, run_dir: str, input_path: str, test_input: str) -> None:
+        """A fresh work dir: nothing of the last test, the program's source, the input."""
+        self.wipe_work_root()
+        os.mkdir(run_dir)
+        with open(input_path, "wb") as f:
+            f.write(encode(test_input))
+        source = os.path.join(self.work_root, SOURCE_NAME)
+        with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
+            f.write(self.program["code"])
+
+    @contextlib.contextmanager
+    def as_candidate(self):
+        """Touch the work dirs with the candidate's file permissions: what it made there is
+        ours to delete (the server holds no CAP_DAC_OVERRIDE or CAP_FOWNER under bubblewrap)
+        and what we make is its to use. Only while no candidate process exists: the
+        effective uid is the candidate's for that time (the real and saved ones stay ours,
+        and signals are checked against those)."""
+        if self.candidate_uid is None:
+            yield
+            return
+        os.setresgid(-1, self.candidate_uid, -1)
+        os.setresuid(-1, self.candidate_uid, -1)
+        try:
+            yield
+        finally:
+            os.setresuid(-1, os.getuid(), -1)
+            os.setresgid(-1, os.getgid(), -1)
+            prctl(PR_SET_DUMPABLE, 0)  # a uid change resets it to fs.suid_dumpable
 
     def watch(
         self, pid: int, started: float, limits: dict, out_r: int, err_r: int, res_r: int
@@ -300,12 +340,10 @@ class Server:
                 return
 
     def wipe_work_root(self) -> None:
-        """Nothing a test wrote survives it: the work root (but the program's source) and
-        the other writable places (/dev/shm) are emptied."""
+        """Nothing a test wrote survives it: the work root and the other writable places
+        (/dev/shm) are emptied."""
         for root in (self.work_root, *self.scratch_dirs):
             for name in os.listdir(root):
-                if root == self.work_root and name == SOURCE_NAME:
-                    continue
                 path = os.path.join(root, name)
                 try:
                     if os.path.isdir(path) and not os.path.islink(path):
@@ -316,6 +354,15 @@ class Server:
                     pass
 
     # ---- the child: one test of the candidate ---------------------------------------------
+    def isolate_child(self) -> None:
+        """Leave the child nothing it could use against the server: its own uid where we
+        have one to give (started as root), else no capabilities (inside `unshare -r` the
+        child would hold them all, ptrace included, in the server's user namespace)."""
+        if self.candidate_uid is not None:
+            drop_privileges(self.candidate_uid)
+        else:
+            drop_capabilities()
+
     def child(
         self,
         test_input: str,
@@ -328,6 +375,7 @@ class Server:
         nproc_base: int,
     ) -> None:
         os.setsid()
+        self.isolate_child()
         prctl(PR_SET_DUMPABLE, 1)  # the server is not dumpable; the candidate may read its /proc
         in_fd = os.open(input_path, os.O_RDONLY)
         os.dup2(in_fd, 0)
@@ -338,6 +386,7 @@ class Server:
         os.chdir(run_dir)
         set_limits(limits, nproc_base)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the server ignores it
         reopen_stdio()
         kind = self.program["kind"]
         if kind == "stdin":
@@ -617,13 +666,22 @@ def make_writable_and_retry(function, path, _exc) -> None:
 
 
 def drop_privileges(uid: int) -> None:
-    """When the sandbox starts as root, run everything as an unprivileged user of its own:
-    no capabilities, process limits that count, and only world-readable files readable."""
+    """Become an unprivileged user for good: no capabilities (all three uids leave 0),
+    process limits that count, only world-readable files readable, no way back through a
+    set-uid program."""
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
-    PR_SET_NO_NEW_PRIVS = 38
     prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def drop_capabilities() -> None:
+    """Empty the effective, permitted and inheritable (hence ambient) capability sets; with
+    no_new_privs an exec cannot bring them back, not even as uid 0 of a user namespace."""
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    if _libc.capset(ctypes.byref(header), (_CapData * 2)()) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
 
 
 def main(argv: list[str]) -> None:
@@ -633,18 +691,31 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--work-root", required=True)
     parser.add_argument("--own-pid-namespace", action="store_true")
     parser.add_argument("--shared-nproc", action="store_true")
-    parser.add_argument("--drop-to-uid", type=int)
+    parser.add_argument("--candidate-uid", type=int, help="the uid every test runs as")
     parser.add_argument("--scratch", action="append", default=[], help="also wiped after tests")
     args = parser.parse_args(argv)
-    if args.drop_to_uid is not None:
-        drop_privileges(args.drop_to_uid)
     prctl(PR_SET_DUMPABLE, 0)  # the candidate may not open our /proc/<pid>/fd (the host pipes)
     prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a test come back to us to be killed
+    # Where we are pid 1 of our namespace, the kernel drops every signal from inside for which
+    # we have no handler: Python's SIGINT handler would be the one a candidate could reach.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.makedirs(args.work_root, exist_ok=True)
-    server = Server(args.work_root, args.own_pid_namespace, args.shared_nproc, tuple(args.scratch))
+    server = Server(
+        args.work_root,
+        args.own_pid_namespace,
+        args.shared_nproc,
+        tuple(args.scratch),
+        args.candidate_uid,
+    )
     server.preload()
     server.reply(
-        {"ready": True, "pid": os.getpid(), "uid": os.getuid(), "python": sys.version.split()[0]}
+        {
+            "ready": True,
+            "pid": os.getpid(),
+            "uid": os.getuid(),
+            "candidate_uid": args.candidate_uid,
+            "python": sys.version.split()[0],
+        }
     )
     server.serve()
 

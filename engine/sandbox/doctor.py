@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from engine.problems.model import TestCase, TestKind
 from engine.sandbox.sandbox import Sandbox, available_cores
-from engine.sandbox.tiers import IsolationUnavailable, probe
+from engine.sandbox.tiers import IsolationUnavailable, Probe, probe
 from engine.sandbox.types import IsolationTier, Program, Verdict
 
 CHECK_TESTS = 20
@@ -52,8 +52,6 @@ def static_facts() -> list[SandboxFact]:
     tier = str(found.tier)
     if found.tier is IsolationTier.BUBBLEWRAP:
         isolated = "no network, read-only system, private tmpfs work dir, cleared environment"
-        if os.geteuid() == 0:
-            isolated += ", candidates run as an unprivileged uid"
         facts.append(SandboxFact("isolation", f"{tier}: {isolated}"))
     elif found.tier is IsolationTier.UNSHARE:
         pid = "with" if found.pid_namespace else "without"
@@ -74,8 +72,45 @@ def static_facts() -> list[SandboxFact]:
                 hint=INSTALL_HINT,
             )
         )
+    facts.append(process_isolation(found))
     facts += [SandboxFact("not available", reason, ok=True) for reason in found.tried]
     return facts
+
+
+def process_isolation(found: Probe) -> SandboxFact:
+    """Which processes a candidate can reach on this tier (tests/test_sandbox_processes.py
+    checks each of these claims)."""
+    if found.private_uids:
+        return SandboxFact(
+            "processes",
+            "candidates run as a uid of their own: they cannot signal, trace or read the "
+            "memory of their worker, another candidate or any process outside",
+        )
+    if os.geteuid() == 0:
+        why = (
+            f"candidates run as root without capabilities: this Python ({sys.base_prefix}) "
+            "is not readable by an unprivileged uid outside bubblewrap"
+        )
+        hint = "use bubblewrap, or install Python where every user can read it"
+    else:
+        why = "candidates share their worker's uid (not root: there is no second uid to give)"
+        hint = "run as root: each worker's candidates then get a uid of their own"
+    if found.pid_namespace:
+        return SandboxFact(
+            "processes",
+            f"{why}; the worker is pid 1 of its namespace, so their signals do not reach "
+            "it, and without capabilities they cannot trace or read it, but they can still "
+            "change its resource limits and priority (prlimit, setpriority)",
+            ok=False,
+            hint=hint,
+        )
+    return SandboxFact(
+        "processes",
+        f"{why}, with no pid namespace: they can signal their worker and every process "
+        "of the same user",
+        ok=False,
+        hint=hint,
+    )
 
 
 async def live_check(allow_rlimits_only: bool = False) -> list[SandboxFact]:

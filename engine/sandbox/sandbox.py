@@ -71,6 +71,11 @@ class Sandbox:
     def tier(self) -> IsolationTier:
         return self._probe.tier
 
+    @property
+    def isolation(self) -> Probe:
+        """What the probe found: the tier, and whether candidates get a uid of their own."""
+        return self._probe
+
     async def __aenter__(self) -> Sandbox:
         return self
 
@@ -89,6 +94,16 @@ class Sandbox:
         self._busy.clear()
         await asyncio.gather(*(worker.stop() for worker in workers))
         await settle_reaping()
+
+    def worker_processes(self) -> dict[int, list[int]]:
+        """Host pid of every live worker's fork server -> host pids of the candidate
+        processes below it (for checks from outside; the candidates never see these)."""
+        found = {}
+        for worker in [*self._idle, *self._busy]:
+            server = worker.server_pid()
+            if server is not None:
+                found[server] = worker.candidate_pids()
+        return found
 
     def leftover_processes(self) -> list[int]:
         """Host pids of candidate processes still alive in idle workers (should be none)."""
@@ -134,7 +149,7 @@ class Sandbox:
         return worker
 
     def _worker_command(self) -> WorkerCommand:
-        return worker_command(self.tier, pid_namespace=self._probe.pid_namespace)
+        return worker_command(self._probe)
 
     async def _take_worker(self) -> Worker:
         while self._idle:

@@ -2,11 +2,19 @@
 
 Best first:
   bubblewrap  no network, own pid/ipc/uts namespaces, read-only system and Python, a fresh
-              tmpfs as the only writable place, cleared environment, new session. Started as
-              root, the worker also drops to an unprivileged uid of its own.
-  unshare     `unshare -rn` (no network), with its own pid namespace when the kernel allows.
+              tmpfs as the only writable place, cleared environment, new session.
+  unshare     `unshare -rn` (no network), with its own pid namespace when the kernel allows;
+              as root `unshare -n` (a user namespace would only map root to root).
   rlimits     resource limits only: no network or filesystem isolation. Runs only when the
               caller opts in explicitly (Sandbox.create(allow_rlimits_only=True)).
+
+On every tier, started as root, each worker's candidates run as an unprivileged uid of their
+own, distinct from the worker's (which stays root, with as few capabilities as the tier
+allows): the kernel then refuses a candidate every signal, ptrace and memory read aimed at
+its worker, at another worker or candidate, or at anything else outside. Without root there
+is one uid to go round; candidates then hold no capabilities, and the worker is pid 1 of its
+pid namespace, which the kernel shields from signals sent from inside (see doctor.py for
+what is left).
 """
 
 from __future__ import annotations
@@ -32,9 +40,10 @@ SHM_BYTES = 64 * 1024 * 1024
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime")
 PROBE_TIMEOUT_S = 20.0
-# Workers started as root each run as an unprivileged uid of their own, so one worker's fork
-# bomb cannot use up another's process limit (RLIMIT_NPROC counts per uid). Each host process
-# draws from its own block, so parallel programs (two test runs, a benchmark) do not share.
+# Started as root, each worker's candidates run as an unprivileged uid of their own: apart from
+# shielding the worker, one worker's fork bomb then cannot use up another's process limit
+# (RLIMIT_NPROC counts per uid). Each host process draws from its own block, so parallel
+# programs (two test runs, a benchmark) do not share.
 FIRST_PRIVATE_UID = 100_000
 UIDS_PER_PROCESS = 64
 PROCESS_BLOCKS = 100_000
@@ -106,11 +115,12 @@ def bubblewrap_argv(
         "--new-session",
     ]
     if as_root:
-        # No user namespace: the server drops to a private uid itself, so process limits count
-        # and root-only files stay unreadable.
-        argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # No user namespace: the server stays root with just what it needs to run each test as
+        # the candidate's own uid (SETUID, SETGID) and to kill what that uid started (KILL).
+        argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
     else:
-        argv += ["--unshare-user"]
+        # One uid for all: the server itself is pid 1, which signals from inside cannot reach.
+        argv += ["--unshare-user", "--as-pid-1"]
     for d in SYSTEM_DIRS:
         if os.path.islink(d):
             argv += ["--symlink", os.readlink(d), d]
@@ -158,9 +168,21 @@ def private_uid() -> int:
     return FIRST_PRIVATE_UID + block * UIDS_PER_PROCESS + next(_uid_counter) % UIDS_PER_PROCESS
 
 
-def worker_command(tier: IsolationTier, *, pid_namespace: bool = True) -> WorkerCommand:
-    if tier is IsolationTier.BUBBLEWRAP:
-        as_root = os.geteuid() == 0
+def unshare_prefix(*, pid_namespace: bool) -> list[str]:
+    """`unshare` with no network (and its own pid namespace). Root needs no user namespace,
+    and `-r` would be harmful there: it maps root to root, whose capabilities inside then
+    reach every root-owned file outside, and it leaves no second uid for the candidates."""
+    prefix = ["unshare", "-n" if os.geteuid() == 0 else "-rn"]
+    if pid_namespace:
+        prefix += ["--pid", "--fork", "--mount-proc", "--kill-child"]
+    return prefix
+
+
+def worker_command(found: Probe) -> WorkerCommand:
+    """How to start one worker on the probed tier; as root, with a candidate uid of its own."""
+    candidate_uid = private_uid() if found.private_uids else None
+    uid_args = [] if candidate_uid is None else ["--candidate-uid", str(candidate_uid)]
+    if found.tier is IsolationTier.BUBBLEWRAP:
         inner = [
             *_interpreter(SERVER_INSIDE),
             "--work-root",
@@ -168,22 +190,24 @@ def worker_command(tier: IsolationTier, *, pid_namespace: bool = True) -> Worker
             "--own-pid-namespace",
             "--scratch",
             "/dev/shm",
+            *uid_args,
         ]
-        if as_root:
-            uid = private_uid()
-            inner += ["--drop-to-uid", str(uid)]
-        return WorkerCommand(bubblewrap_argv(inner, as_root=as_root), {})
+        return WorkerCommand(bubblewrap_argv(inner, as_root=os.geteuid() == 0), {})
     work_root = tempfile.mkdtemp(prefix="atlas-sandbox-")
+    if candidate_uid is not None:
+        # The server works in it as the candidate (see _server.Server.as_candidate).
+        os.chown(work_root, candidate_uid, candidate_uid)
     env = {**SANDBOX_ENV, "HOME": work_root, "TMPDIR": work_root}
-    inner = [*_interpreter(str(SERVER_SOURCE)), "--work-root", work_root]
-    if tier is IsolationTier.UNSHARE:
-        prefix = ["unshare", "-rn"]
-        if pid_namespace:
-            prefix += ["--pid", "--fork", "--mount-proc", "--kill-child"]
+    inner = [*_interpreter(str(SERVER_SOURCE)), "--work-root", work_root, *uid_args]
+    if found.tier is IsolationTier.UNSHARE:
+        if found.pid_namespace:
             inner.append("--own-pid-namespace")
+        prefix = unshare_prefix(pid_namespace=found.pid_namespace)
         return WorkerCommand([*prefix, *inner], env, work_root)
-    # The user's other processes count against RLIMIT_NPROC without a namespace of our own.
-    return WorkerCommand([*inner, "--shared-nproc"], env, work_root)
+    if candidate_uid is None:
+        # The user's other processes count against RLIMIT_NPROC without a uid of our own.
+        inner.append("--shared-nproc")
+    return WorkerCommand(inner, env, work_root)
 
 
 def _works(argv: list[str], env: dict[str, str] | None = None) -> bool:
@@ -197,11 +221,33 @@ def _works(argv: list[str], env: dict[str, str] | None = None) -> bool:
 PROBE_CODE = "import sys, json, collections; print('ok')"
 
 
+def _runs_as_private_uid() -> bool:
+    """Whether an unprivileged uid can run this interpreter as it stands on the host (the
+    unshare and rlimits tiers do not remount it): false for a Python under /root."""
+    try:
+        done = subprocess.run(
+            [sys.executable, *INTERPRETER_FLAGS, "-c", PROBE_CODE],
+            env=SANDBOX_ENV,
+            cwd="/",
+            user=FIRST_PRIVATE_UID,
+            group=FIRST_PRIVATE_UID,
+            extra_groups=[],
+            capture_output=True,
+            timeout=PROBE_TIMEOUT_S,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0 and done.stdout.strip() == b"ok"
+
+
 @dataclass(frozen=True, slots=True)
 class Probe:
     tier: IsolationTier
-    pid_namespace: bool  # for the unshare tier: whether a pid namespace could be made
+    pid_namespace: bool  # whether the workers have a pid namespace of their own
     tried: tuple[str, ...]  # what failed before, for `atlas-tui doctor`
+    # Whether candidates run as a uid of their own, distinct from their worker's (needs
+    # root). False only to measure what that costs (bench/sandbox_overhead.py) or as non-root.
+    private_uids: bool = False
 
 
 def _try_bubblewrap(inner: list[str]) -> str | None:
@@ -217,10 +263,9 @@ def _try_unshare(inner: list[str]) -> tuple[bool | None, str]:
     """(pid namespace available, or None when unshare does not work at all; why not)."""
     if not shutil.which("unshare"):
         return None, "unshare is not installed"
-    pid_ns = ["unshare", "-rn", "--pid", "--fork", "--mount-proc", "--kill-child", *inner]
-    if _works(pid_ns, SANDBOX_ENV):
+    if _works([*unshare_prefix(pid_namespace=True), *inner], SANDBOX_ENV):
         return True, ""
-    if _works(["unshare", "-rn", *inner], SANDBOX_ENV):
+    if _works([*unshare_prefix(pid_namespace=False), *inner], SANDBOX_ENV):
         return False, ""
     return None, "unshare -rn is not permitted (user namespaces disabled?)"
 
@@ -230,22 +275,24 @@ def probe(tier: IsolationTier | None = None) -> Probe:
     """The best tier that really starts the interpreter here, or exactly `tier` (raising
     IsolationUnavailable when that one does not work). Cached: each is probed once."""
     inner = [sys.executable, *INTERPRETER_FLAGS, "-c", PROBE_CODE]
+    as_root = os.geteuid() == 0
     tried: list[str] = []
     if tier in (None, IsolationTier.BUBBLEWRAP):
         failure = _try_bubblewrap(inner)
         if failure is None:
-            return Probe(IsolationTier.BUBBLEWRAP, True, ())
+            return Probe(IsolationTier.BUBBLEWRAP, True, (), as_root)
         if tier is not None:
             raise IsolationUnavailable(failure)
         tried.append(failure)
     if tier in (None, IsolationTier.UNSHARE):
         pid_namespace, failure = _try_unshare(inner)
         if pid_namespace is not None:
-            return Probe(IsolationTier.UNSHARE, pid_namespace, tuple(tried))
+            private = as_root and _runs_as_private_uid()
+            return Probe(IsolationTier.UNSHARE, pid_namespace, tuple(tried), private)
         if tier is not None:
             raise IsolationUnavailable(failure)
         tried.append(failure)
-    return Probe(IsolationTier.RLIMITS, False, tuple(tried))
+    return Probe(IsolationTier.RLIMITS, False, tuple(tried), as_root and _runs_as_private_uid())
 
 
 def require_isolation(found: Probe, allow_rlimits_only: bool) -> None:

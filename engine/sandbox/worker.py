@@ -171,15 +171,20 @@ class Worker:
             return ""
         return data.decode(errors="replace").strip()
 
-    def candidate_pids(self) -> list[int]:
-        """Host pids of every process below the fork server: between tests there are none."""
+    def server_pid(self) -> int | None:
+        """The fork server's host pid (it may sit below bubblewrap or unshare)."""
         if self.process is None or self.process.returncode is not None:
-            return []
+            return None
         server_pid = self.info.get("pid")
         for pid in [self.process.pid, *_descendants(self.process.pid)]:
             if _innermost_pid(pid) == server_pid and _is_server(pid):
-                return _descendants(pid)
-        return []
+                return pid
+        return None
+
+    def candidate_pids(self) -> list[int]:
+        """Host pids of every process below the fork server: between tests there are none."""
+        server = self.server_pid()
+        return [] if server is None else _descendants(server)
 
     async def stop(self) -> None:
         """Kill the worker and wait until its process and pipes are gone."""
