@@ -18,8 +18,8 @@ from support.pipeline_scenarios import (
     PROBE,
     REPAIR,
     SELFTEST,
-    fenced,
     continued_io_tests,
+    fenced,
 )
 from textual.app import App
 from textual.pilot import Pilot
