@@ -139,3 +139,22 @@ async def test_self_tests_are_prefilled_for_a_model_that_does_not_think(
     kept = [e for e in events if isinstance(e, ev.TestAdded) and e.kind == "self"]
     assert [(t.input, t.expected) for t in kept] == [("1\n2", "3"), ("0\n0", "0"), ("-1\n1", "0")]
     assert len(generated.kept) == 3  # one generation + the probe agreeing: two witnesses each
+
+
+async def test_a_catalogue_model_gets_its_own_defaults(sandbox: Sandbox) -> None:
+    """The backend names the default model's file: the pipeline knows from the catalogue that
+    it does not think (no thinking budget from the first call) and samples as its makers say."""
+    from engine.models.catalogue import DEFAULT_MODEL, get
+
+    entry = get(DEFAULT_MODEL)
+    backend = ScriptedBackend({PROBE: fenced("print(int(input()) + 1)\n")},
+                              default=fenced(RIGHT), model=entry.file_name)
+    config = PipelineConfig.preset("B", token_limits={"probe": 300})
+    await solve(PROBLEM.view(), backend, sandbox, config, lambda e: None)
+
+    probe_call, *sampled = backend.calls
+    assert probe_call.budget is None and probe_call.params.max_tokens == 300
+    assert probe_call.params.temperature == 0.0
+    assert sampled and all((c.params.top_p, c.params.top_k) == (entry.sampling.top_p,
+                                                               entry.sampling.top_k)
+                           for c in sampled if c.params.temperature > 0)

@@ -150,6 +150,14 @@ def find(name: str) -> CatalogueModel | None:
     return next((entry for entry in CATALOGUE if entry.name == wanted), None)
 
 
+def for_model_file(model: str) -> CatalogueModel | None:
+    """The entry whose GGUF file `model` names (a path or a backend's model name), or None.
+    What a running backend reports is its file's name, so this is how the pipeline finds the
+    defaults that suit the model it talks to."""
+    base = model.replace("\\", "/").rsplit("/", 1)[-1].strip().lower()
+    return next((e for e in CATALOGUE if e.file_name.lower() == base or e.name == base), None)
+
+
 def get(name: str) -> CatalogueModel:
     """The entry called `name`; a KeyError that lists the known names otherwise."""
     entry = find(name)

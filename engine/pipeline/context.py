@@ -20,6 +20,8 @@ from typing import Any, Literal
 from engine import events as ev
 from engine.lens.interface import EnergyScorer, NeutralLens
 from engine.llm.base import Backend, BudgetTier
+from engine.models import catalogue
+from engine.models.catalogue import Sampling
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.gates import AddTest, EditCandidate, GateAction, Gates, PinAnswer
 from engine.pipeline.prompts import PromptTemplate, load_all
@@ -102,14 +104,23 @@ class Run:
     # Candidate id -> its behaviour group on generated inputs, 0 the largest
     # (engine.pipeline.evidence).
     behaviour: dict[str, int] = field(default_factory=dict)
-    # Whether the model thinks: the config's word, else learnt from the first answer.
+    # Whether the model thinks: the config's word, the catalogue's, else learnt from the first
+    # answer.
     model_thinks: bool | None = None
+    # The sampling its makers recommend, where the catalogue knows the model (top_p and top_k
+    # of sampled generations; a greedy one is greedy whatever they say).
+    sampling: Sampling | None = None
     started: float = field(default_factory=time.monotonic)
     _ids: dict[str, itertools.count] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        known = catalogue.for_model_file(self.backend.info.model)
         if self.model_thinks is None:
             self.model_thinks = self.config.thinking_model
+        if self.model_thinks is None and known is not None:
+            self.model_thinks = known.thinks
+        if known is not None and self.sampling is None:
+            self.sampling = known.sampling
         if not self.templates:
             override = Path(self.config.prompts_dir) if self.config.prompts_dir else None
             self.templates = load_all(override)

@@ -78,6 +78,10 @@ async def generate(
     params = SamplingParams(
         temperature=temperature, max_tokens=max_tokens, seed=seed, purpose=purpose
     )
+    if run.sampling is not None and temperature > 0:
+        params = dataclasses.replace(
+            params, top_p=run.sampling.top_p, top_k=run.sampling.top_k
+        )
     run.usage.generations += 1
 
     stream_id = run.next_id("g")
