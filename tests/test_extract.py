@@ -241,7 +241,8 @@ def test_unfenced_code_inside_prose_is_found() -> None:
 
 
 def test_truncated_answer_keeps_its_open_block() -> None:
-    assert extract_code("```python\nx = input()\nprint(x)\n", stdin=True) == "x = input()\nprint(x)\n"
+    answer = "```python\nx = input()\nprint(x)\n"
+    assert extract_code(answer, stdin=True) == "x = input()\nprint(x)\n"
 
 
 # --- the default model's real answers ------------------------------------------------------------

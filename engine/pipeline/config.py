@@ -98,7 +98,7 @@ class PipelineConfig:
             "implement": 1024,
             "diversity": 1024,
             "repair": 1536,
-            "constraints": 384,
+            "constraints": 512,
             "plan": 384,
             "selftest": 768,
             "differential": 384,
