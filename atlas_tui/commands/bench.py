@@ -169,7 +169,7 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
     from engine.sandbox import Sandbox
 
     try:
-        backend = open_backend(model, base_url)
+        backend = open_backend(model, base_url, **_server_knobs(model, base_url, jobs))
     except (BackendError, OSError, ValueError) as exc:
         raise click.ClickException(f"cannot open the model: {exc}") from exc
     try:
@@ -225,6 +225,22 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
         console.print(f"restarted after an interruption: {', '.join(run.restarted)}",
                       highlight=False)
     return run.session_id
+
+
+def _server_knobs(model: str | None, base_url: str | None, jobs: int) -> dict[str, Any]:
+    """With a server, let at least `jobs` requests be in flight: the backend's own cap (4 by
+    default) would otherwise hold `--jobs 8` to 4 generations at once whatever the server's
+    slots (measured by bench/bench_scaling.py)."""
+    import dataclasses
+    import os
+
+    from engine.llm.openai_backend import OpenAIConfig
+
+    if not (base_url or (model is None and os.environ.get("OPENAI_BASE_URL"))):
+        return {}  # as open_backend decides: an in-process model has no such cap
+    default = next(f.default for f in dataclasses.fields(OpenAIConfig)
+                   if f.name == "max_concurrency")
+    return {"max_concurrency": max(jobs, int(default))}  # type: ignore[call-overload]
 
 
 def _config(condition: str, knobs: tuple[str, ...]) -> Any:
