@@ -19,6 +19,7 @@ from typing import Any
 from engine.bench.analysis import analyse_task
 from engine.bench.report import BenchReport
 from engine.grading.grader import limits_for
+from engine.problems.judges import unavailable
 from engine.problems.model import Problem, TestCase, TestKind, with_prelude
 from engine.sandbox.types import Program
 from engine.store import Store
@@ -48,7 +49,8 @@ async def check_selftests(store: Store, report: BenchReport, problems: Mapping[s
             continue
         tests = [TestCase(t.input, t.expected, kind, origin="self-test") for t in kept]
         program = Program(code=with_prelude(problem.prelude, problem.references[0]), kind=kind,
-                          func_name=problem.func_name, atol=problem.atol)
+                          func_name=problem.func_name, atol=problem.atol,
+                          hidden_modules=unavailable(problem.libraries))
         result = await sandbox.run(program, tests, limits_for(problem))
         checks.append(SelfTestCheck(row.problem_id, len(tests), result.n_passed))
     checked = dataclasses.replace(

@@ -13,6 +13,7 @@ import time
 from engine.grading.references import with_reference_outputs
 from engine.grading.result import NO_CODE, GradeResult
 from engine.grading.runner import TestRunner
+from engine.problems.judges import unavailable
 from engine.problems.model import Problem, TestCase, TestKind, with_prelude
 from engine.sandbox.types import Program, RunResult, SandboxLimits, Verdict
 
@@ -80,7 +81,8 @@ async def _run_by_kind(problem: Problem, code: str, tests: tuple[TestCase, ...],
     results: list[RunResult] = []
     for kind, group in groups.items():
         program = Program(code=code, kind=kind, func_name=problem.func_name,
-                          test_setup=problem.test_setup, atol=problem.atol)
+                          test_setup=problem.test_setup, atol=problem.atol,
+                          hidden_modules=unavailable(problem.libraries))
         result = await sandbox.run(program, group, limits,
                                    stop_on_first_failure=stop_on_first_failure)
         results.append(result)

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from engine.problems.fields import RowError, check_statement, opt_str, req_str, row_id
+from engine.problems.judges import libraries_for
 from engine.problems.model import Problem, Source, TestCase, TestKind
 
 PLATFORM = "leetcode"
@@ -64,6 +65,7 @@ def parse(row: dict[str, Any], source: Source) -> Problem:
         source=source,
         difficulty=difficulty if isinstance(difficulty, str) and difficulty else None,
         references=(completion,) if completion.strip() else (),
+        libraries=libraries_for(PLATFORM),
         metadata={
             "platform": PLATFORM,
             "question_id": question_id,

@@ -73,6 +73,9 @@ class Problem:
     # classes such as TreeNode): the grader prepends it, so an answer that relies on the judge's
     # environment (`List[int]` without importing it) is graded as the judge would.
     prelude: str = ""
+    # Third-party libraries the problem's judge provides (engine.problems.judges): an answer may
+    # import these and no other judge library.
+    libraries: tuple[str, ...] = ()
     # Absolute tolerance for float comparison (MBPP+ atol); None means LiveCodeBench's rules.
     atol: float | None = None
     limits: Limits = field(default_factory=Limits)
@@ -98,6 +101,7 @@ class Problem:
             source=self.source,
             difficulty=self.difficulty,
             prelude=self.prelude,
+            libraries=self.libraries,
         )
 
 
@@ -118,6 +122,7 @@ class ProblemView:
     source: Source
     difficulty: str | None
     prelude: str = ""  # part of the judge's environment, not a secret
+    libraries: tuple[str, ...] = ()  # so are the libraries it provides
 
 
 def with_prelude(prelude: str, code: str) -> str:
