@@ -266,3 +266,13 @@ def test_report_command_reads_a_stored_run(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "r.json").read_text())["answers_by_phase"]["plan"] == 2
     missing = CliRunner().invoke(main, ["bench", "report", str(out), "--check-selftests"])
     assert missing.exit_code == 1 and "needs the run's dataset" in missing.output
+
+
+@pytest.mark.data
+def test_every_livecodebench_row_has_a_date_the_window_reads(shared_data: Path) -> None:
+    from engine.problems import load
+
+    problems = load(shared_data / "livecodebench" / "lcb_v5_880_public.jsonl.gz").problems
+    kept, undated = in_window(problems, dt.date(2024, 8, 1), None)
+    assert undated == [] and 0 < len(kept) < len(problems)
+    assert all(p.metadata["contest_date"] >= "2024-08-01" for p in kept)

@@ -121,6 +121,9 @@ def run_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
         console.print(f"[yellow]left out[/] {len(undated)} problem(s) without a date "
                       f"(e.g. {undated[0]}): --since/--until need one", highlight=False)
     if since is not None or until is not None:
+        if not problems:
+            raise click.ClickException(f"no problem of {dataset} is dated within "
+                                       f"{since or '...'} to {until or '...'}")
         console.print(f"date window {since or '...'} to {until or '...'}: {len(problems)} "
                       "problem(s)", highlight=False)
     if limit is not None:
