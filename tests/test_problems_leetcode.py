@@ -124,3 +124,20 @@ def test_real_rows_load_and_their_references_pass(shared_data: Path, schema: str
     # And an answer that returns the wrong thing fails on them.
     wrong = [(p, p.starter_code.rstrip() + "\n        return 0\n") for p in loaded.problems]
     assert not any(r.accepted for r in asyncio.run(grade_all(wrong)).values())
+
+
+def test_grade_command_takes_leetcodedataset_completions_whole(tmp_path: Path) -> None:
+    # LeetCodeDataset's completions are whole answers (the prompt is the judge's prelude, which
+    # the grader adds); appending them to the starter code, as a HumanEval completion is
+    # appended to its prompt, would nest a class in a method stub.
+    from click.testing import CliRunner
+
+    from atlas_tui.cli import main
+
+    dataset = write_jsonl(tmp_path / "lc.jsonl", [FLAT])
+    answers = tmp_path / "samples.jsonl"
+    answers.write_text(json.dumps({"task_id": "add-two", "completion": COMPLETION}) + "\n")
+    result = CliRunner().invoke(main, ["grade", str(dataset), "--solutions", str(answers),
+                                       "--allow-rlimits-only"])
+    assert result.exit_code == 0, result.output
+    assert "strict pass@1: 1/1" in result.output
