@@ -14,7 +14,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "atlas_tui.commands.doctor:doctor_cmd",
     "solve": "atlas_tui.commands.solve:solve_cmd",
     "lens": "atlas_tui.commands.lens:lens_group",
-    "bench": "atlas_tui.commands.bench:bench_cmd",
+    "bench": "atlas_tui.commands.bench:bench_group",
     "models": "atlas_tui.commands.models:models_group",
 }
 

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -362,14 +362,20 @@ class Store:
         )
 
     def events(
-        self, task_id: str, *, after_seq: int = 0, until_seq: int | None = None
+        self, task_id: str, *, after_seq: int = 0, until_seq: int | None = None,
+        types: Collection[str] | None = None,
     ) -> list[ev.Event]:
         """A task's events in order (after `after_seq`, up to `until_seq`): tail a live log by
-        asking again with the last seq seen."""
+        asking again with the last seq seen. `types` keeps only events of those class names
+        (a report that needs no token deltas skips parsing them)."""
         sql = "SELECT json FROM events WHERE task_id = ? AND seq > ?"
         args: tuple[Any, ...] = (task_id, after_seq)
         if until_seq is not None:
             sql, args = sql + " AND seq <= ?", (*args, until_seq)
+        if types is not None:
+            names = sorted(types)
+            sql += f" AND type IN ({', '.join('?' * len(names))})"
+            args = (*args, *names)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [ev.Event.from_json(r[0]) for r in rows]

@@ -37,6 +37,18 @@ def test_bad_arguments_are_refused_clearly(tmp_path: Path) -> None:
     assert code == 1 and "not a usable atlas-tui store" in text
 
 
+def test_date_windows_are_checked_before_any_model_loads(tmp_path: Path) -> None:
+    out = str(tmp_path / "run.sqlite")
+    code, text = _bench(str(EXAMPLES), "--out", out, "--since", "2024-13-01")
+    assert code == 2 and "is not a date" in text
+    code, text = _bench(str(EXAMPLES), "--out", out, "--since", "2024-08-01", "--until",
+                        "2024-07-01")
+    assert code == 2 and "is after --until" in text
+    # The examples carry no dates: a window leaves none of them, and says why.
+    code, text = _bench(str(EXAMPLES), "--out", out, "--since", "2024-08-01")
+    assert code == 1 and "without a date" in text and "is dated within 2024-08-01" in text
+
+
 def test_a_file_holding_a_run_needs_resume_before_any_model_loads(tmp_path: Path) -> None:
     out = tmp_path / "run.sqlite"
     with Store(out) as store:

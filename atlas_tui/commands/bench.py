@@ -1,15 +1,18 @@
-"""`atlas-tui bench DATASET --condition C --jobs N --out RUN.sqlite [--resume]`.
+"""`atlas-tui bench DATASET --condition C --jobs N --out RUN.sqlite [--resume]` and the
+commands that read runs: `bench report RUN`, `bench compare RUN_A RUN_B ...`,
+`bench export RUN --atlas DIR`.
 
-Solves every problem of DATASET headlessly, `--jobs` at a time against one backend and one
-sandbox, records every event in RUN.sqlite, and prints the report: strict pass@1 (one
-submitted answer per problem, graded on hidden tests it never saw) and, labelled as a ceiling,
-oracle pass@k. A run that was stopped (Ctrl-C, a killed process) continues with `--resume`:
-finished problems are not redone.
+`bench DATASET` (short for `bench run DATASET`) solves every problem of DATASET headlessly,
+`--jobs` at a time against one backend and one sandbox, records every event in RUN.sqlite, and
+prints the report: strict pass@1 (one submitted answer per problem, graded on hidden tests it
+never saw) and, labelled as a ceiling, oracle pass@k. A run that was stopped (Ctrl-C, a killed
+process) continues with `--resume`: finished problems are not redone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -21,9 +24,39 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 CONDITIONS = ("A", "B", "C", "D", "full")
+SUBCOMMANDS = ("run", "report", "compare", "export")
 
 
-@click.command("bench")
+class BenchGroup(click.Group):
+    """`bench DATASET ...` is `bench run DATASET ...`: a first argument that is not one of the
+    subcommands is a dataset (a file or folder named like a subcommand: `bench run NAME`)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().resolve_command(ctx, args)
+
+
+@click.group("bench", cls=BenchGroup)
+def bench_group() -> None:
+    """Benchmark runs: solve a dataset (`bench DATASET --out RUN.sqlite`), then report,
+    compare and export runs."""
+
+
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    from engine.bench.window import parse_day
+
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@bench_group.command("run")
 @click.argument("dataset", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The run's store file (SQLite); one file per run.")
@@ -42,6 +75,11 @@ CONDITIONS = ("A", "B", "C", "D", "full")
 @click.option("--ids", default=None, help="Only these problem ids (comma-separated).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the first N problems.")
+@click.option("--since", callback=_day, default=None, metavar="YYYY-MM-DD",
+              help="Only problems dated on or after this day (LiveCodeBench contest_date, "
+              "LeetCodeDataset estimated_date): past the model's training cut-off.")
+@click.option("--until", callback=_day, default=None, metavar="YYYY-MM-DD",
+              help="Only problems dated on or before this day.")
 @click.option("--no-oracle", is_flag=True,
               help="Skip the oracle ceiling (grades only the submitted answer).")
 @click.option("--allow-rlimits-only", is_flag=True,
@@ -53,12 +91,14 @@ CONDITIONS = ("A", "B", "C", "D", "full")
               help="A trained Lens artifact (default: the model's own, if `lens train` made one).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON here.")
-def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
-              retry_errors: bool, model: str | None, base_url: str | None, ids: str | None,
-              limit: int | None, no_oracle: bool, allow_rlimits_only: bool,
-              knobs: tuple[str, ...], lens_path: Path | None, json_out: Path | None) -> None:
+def run_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
+            retry_errors: bool, model: str | None, base_url: str | None, ids: str | None,
+            limit: int | None, since: dt.date | None, until: dt.date | None, no_oracle: bool,
+            allow_rlimits_only: bool, knobs: tuple[str, ...], lens_path: Path | None,
+            json_out: Path | None) -> None:
     """Solve and grade every problem in DATASET; report strict pass@1."""
     from engine.bench import BenchError, bench_report, bench_session
+    from engine.bench.window import in_window
     from engine.problems import load
     from engine.store import Store, StoreError
 
@@ -75,6 +115,18 @@ def bench_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
         if missing:
             raise click.ClickException(f"no problem with id {', '.join(missing)} in {dataset}")
         problems = [p for p in problems if p.id in set(wanted)]
+    if since is not None and until is not None and since > until:
+        raise click.BadParameter(f"--since {since} is after --until {until}")
+    problems, undated = in_window(problems, since, until)
+    if undated:
+        console.print(f"[yellow]left out[/] {len(undated)} problem(s) without a date "
+                      f"(e.g. {undated[0]}): --since/--until need one", highlight=False)
+    if since is not None or until is not None:
+        if not problems:
+            raise click.ClickException(f"no problem of {dataset} is dated within "
+                                       f"{since or '...'} to {until or '...'}")
+        console.print(f"date window {since or '...'} to {until or '...'}: {len(problems)} "
+                      "problem(s)", highlight=False)
     if limit is not None:
         problems = problems[:limit]
     if not problems:
@@ -121,7 +173,7 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
     from engine.sandbox import Sandbox
 
     try:
-        backend = open_backend(model, base_url)
+        backend = open_backend(model, base_url, **_server_knobs(model, base_url, jobs))
     except (BackendError, OSError, ValueError) as exc:
         raise click.ClickException(f"cannot open the model: {exc}") from exc
     try:
@@ -156,7 +208,8 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
         progress.update(bar, advance=1, score=f"pass@1 {solved[0]}/{solved[1]}",
                         last=f"{problem.id}: {outcome.verdict or outcome.status}")
 
-    meta = {"dataset": str(dataset), "model": backend.info.model, "backend": backend.info.kind,
+    meta = {"dataset": str(dataset.resolve()), "model": backend.info.model,
+            "backend": backend.info.kind,
             "base_url": base_url or "", "config": json.loads(config.to_json())}
     try:
         with progress:
@@ -176,6 +229,22 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
         console.print(f"restarted after an interruption: {', '.join(run.restarted)}",
                       highlight=False)
     return run.session_id
+
+
+def _server_knobs(model: str | None, base_url: str | None, jobs: int) -> dict[str, Any]:
+    """With a server, let at least `jobs` requests be in flight: the backend's own cap (4 by
+    default) would otherwise hold `--jobs 8` to 4 generations at once whatever the server's
+    slots (measured by bench/bench_scaling.py)."""
+    import dataclasses
+    import os
+
+    from engine.llm.openai_backend import OpenAIConfig
+
+    if not (base_url or (model is None and os.environ.get("OPENAI_BASE_URL"))):
+        return {}  # as open_backend decides: an in-process model has no such cap
+    default = next(f.default for f in dataclasses.fields(OpenAIConfig)
+                   if f.name == "max_concurrency")
+    return {"max_concurrency": max(jobs, int(default))}  # type: ignore[call-overload]
 
 
 def _config(condition: str, knobs: tuple[str, ...]) -> Any:
@@ -208,3 +277,128 @@ def _print_report(console: Console, report: Any) -> None:
                           row.answer_phase or "", f"{row.elapsed_s or 0:.1f}", str(row.attempt))
         console.print(table)
     console.print(report.to_text(), highlight=False)
+
+
+_RUN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _read_report(path: Path, problem_info: dict[str, Any] | None = None) -> Any:
+    """The report of the run kept in store file `path` (a clear error when there is none)."""
+    from engine.bench import bench_report, bench_session
+    from engine.store import Store, StoreError
+
+    try:
+        with Store(path, readonly=True) as store:
+            session_id = bench_session(store)
+            if session_id is None:
+                raise click.ClickException(f"{path} holds no benchmark run")
+            return bench_report(store, session_id, problem_info)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _dataset_of(path: Path, dataset: Path | None) -> tuple[Path | None, list[Any]]:
+    """The run's dataset (given, or the one it recorded, if still there) and its problems."""
+    from engine.bench import bench_session
+    from engine.problems import load
+    from engine.store import Store
+
+    if dataset is None:
+        with Store(path, readonly=True) as store:
+            session = store.session(bench_session(store) or "")
+            recorded = str(session.meta.get("dataset") or "") if session else ""
+        dataset = Path(recorded) if recorded and Path(recorded).exists() else None
+    return dataset, load(dataset).problems if dataset is not None else []
+
+
+@bench_group.command("report")
+@click.argument("run", type=_RUN_FILE)
+@click.option("--dataset", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The run's dataset (default: the file the run recorded), for difficulty and "
+              "platform of older runs and for --check-selftests.")
+@click.option("--check-selftests", is_flag=True,
+              help="Run the dataset's reference solutions on the kept self-tests' inputs "
+              "(in the sandbox) and count how many kept self-tests were right.")
+@click.option("--allow-rlimits-only", is_flag=True,
+              help="With --check-selftests: run where no isolating sandbox is available.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as JSON here.")
+def report_cmd(run: Path, dataset: Path | None, check_selftests: bool,
+               allow_rlimits_only: bool, json_out: Path | None) -> None:
+    """The report of a run kept in RUN (a store file `bench` wrote), read from its events."""
+    from engine.bench.runner import problem_info
+
+    console = Console(stderr=True)
+    dataset, problems = _dataset_of(run, dataset)
+    info = problem_info(problems) if problems else None
+    report = _read_report(run, info or None)
+    if check_selftests:
+        if not problems:
+            raise click.ClickException(
+                "--check-selftests needs the run's dataset (with reference solutions): pass "
+                "--dataset")
+        report = asyncio.run(_check(run, report, problems, allow_rlimits_only))
+    _print_report(Console(), report)
+    if json_out is not None:
+        json_out.write_text(report.dumps() + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}", highlight=False)
+
+
+async def _check(run: Path, report: Any, problems: list[Any], allow_rlimits_only: bool) -> Any:
+    from engine.bench.selfcheck import check_selftests
+    from engine.sandbox import Sandbox
+    from engine.store import Store
+
+    with Store(run, readonly=True) as store:
+        async with await Sandbox.create(allow_rlimits_only=allow_rlimits_only) as sandbox:
+            checked, _ = await check_selftests(store, report, {p.id: p for p in problems},
+                                               sandbox)
+    return checked
+
+
+@bench_group.command("compare")
+@click.argument("runs", nargs=-1, required=True, type=_RUN_FILE)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the comparison as JSON here.")
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the Markdown table here.")
+def compare_cmd(runs: tuple[Path, ...], json_out: Path | None, md_out: Path | None) -> None:
+    """Compare runs on their common problems: strict pass@1 with 95% intervals, problems won
+    and lost between each pair, McNemar's paired test, tokens and time per problem."""
+    from engine.bench.compare import compare_runs
+
+    if len(runs) < 2:
+        raise click.UsageError("compare needs at least two runs")
+    reports = [_read_report(path) for path in runs]
+    comparison = compare_runs(reports, _labels(runs))
+    if not comparison.common:
+        raise click.ClickException("the runs share no problem with tests to grade on")
+    text = comparison.to_markdown()
+    click.echo(text, nl=False)
+    if md_out is not None:
+        md_out.write_text(text, encoding="utf-8")
+    if json_out is not None:
+        json_out.write_text(comparison.dumps() + "\n", encoding="utf-8")
+
+
+def _labels(paths: tuple[Path, ...]) -> list[str]:
+    """Each run's file name without its suffix; with the folder when two names clash."""
+    stems = [p.stem for p in paths]
+    if len(set(stems)) == len(stems):
+        return stems
+    labels = [f"{p.parent.name}/{p.stem}" for p in paths]
+    return labels if len(set(labels)) == len(labels) else [str(p) for p in paths]
+
+
+@bench_group.command("export")
+@click.argument("run", type=_RUN_FILE)
+@click.option("--atlas", "folder", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Write one JSON file per task here, in ATLAS's per-task layout.")
+def export_cmd(run: Path, folder: Path) -> None:
+    """Export a run in ATLAS's per-task layout (task_id, passed, code, phase_solved,
+    candidates_generated, total_tokens, total_time_ms)."""
+    from engine.bench.export import export_atlas
+
+    written = export_atlas(_read_report(run), folder)
+    click.echo(f"wrote {len(written)} task file(s) to {folder}")

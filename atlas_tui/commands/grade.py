@@ -103,6 +103,8 @@ def _solutions(path: Path | None, problems: list[Problem], console: Console) -> 
             continue  # strict pass@1: the first answer for a task is the submission
         if "code" in row:
             code = extract_lcb(raw, func_name=problem.func_name)
+        elif problem.prelude:  # LeetCodeDataset: the prompt is the prelude the grader adds
+            code = raw
         else:  # HumanEval samples: a completion of the prompt
             code = problem.starter_code + raw
         answers[task_id] = Answer(code, "solutions")

@@ -75,10 +75,10 @@ async def run_bench(
         )
     condition = str(getattr(config, "condition", ""))
     if session_id is None:
-        run_meta = {"problems": ids, "condition": condition}
+        run_meta = {"problems": ids, "condition": condition, "problem_info": problem_info(problems)}
         session_id = store.new_session(BENCH_KIND, title, {**run_meta, **(meta or {})})
     else:
-        _extend_run(store, session_id, ids, condition)
+        _extend_run(store, session_id, problems, condition)
     run = BenchRun(session_id)
 
     latest = _latest_attempts(store.tasks(session_id))
@@ -127,7 +127,19 @@ async def run_bench(
     return run
 
 
-def _extend_run(store: Store, session_id: str, ids: list[str], condition: str) -> None:
+def problem_info(problems: Sequence[Problem]) -> dict[str, dict[str, str]]:
+    """What the report groups results by (difficulty, platform), kept in the run's session so
+    its report needs no dataset file."""
+    info: dict[str, dict[str, str]] = {}
+    for problem in problems:
+        fields = {"difficulty": problem.difficulty or "",
+                  "platform": str(problem.metadata.get("platform") or "")}
+        info[problem.id] = {k: v for k, v in fields.items() if v}
+    return info
+
+
+def _extend_run(store: Store, session_id: str, problems: Sequence[Problem], condition: str
+                ) -> None:
     """Resuming: the same condition, and problems not in the run yet are added to it."""
     session = store.session(session_id)
     assert session is not None
@@ -138,9 +150,11 @@ def _extend_run(store: Store, session_id: str, ids: list[str], condition: str) -
             " (or choose another --out file for condition " + condition + ")"
         )
     known = list(session.meta.get("problems") or [])
-    added = [i for i in ids if i not in set(known)]
+    added = [p for p in problems if p.id not in set(known)]
     if added:
-        store.update_session_meta(session_id, {**session.meta, "problems": known + added})
+        info = {**(session.meta.get("problem_info") or {}), **problem_info(added)}
+        store.update_session_meta(session_id, {**session.meta, "problems": known +
+                                               [p.id for p in added], "problem_info": info})
 
 
 def _latest_attempts(tasks: Sequence[TaskInfo]) -> dict[str, TaskInfo]:

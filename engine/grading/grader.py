@@ -7,13 +7,15 @@ with no tests at all gets no verdict, never a pass.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from engine.grading.references import with_reference_outputs
 from engine.grading.result import NO_CODE, GradeResult
 from engine.grading.runner import TestRunner
-from engine.problems.model import Problem
-from engine.sandbox.types import Program, SandboxLimits, Verdict
+from engine.problems.judges import unavailable
+from engine.problems.model import Problem, TestCase, TestKind, with_prelude
+from engine.sandbox.types import Program, RunResult, SandboxLimits, Verdict
 
 
 def limits_for(problem: Problem, timeout_s: float | None = None) -> SandboxLimits:
@@ -52,9 +54,8 @@ async def grade(
     if code is None or not code.strip():
         return GradeResult(problem.id, Verdict.CE, 0, len(tests), tests_used=used,
                            detail=NO_CODE, time_s=time.perf_counter() - started, extra=extra)
-    program = Program(code=code, kind=problem.test_kind, func_name=problem.func_name,
-                      test_setup=problem.test_setup, atol=problem.atol)
-    run = await sandbox.run(program, tests, limits, stop_on_first_failure=stop_on_first_failure)
+    run = await _run_by_kind(problem, with_prelude(problem.prelude, code), tests, sandbox,
+                             limits, stop_on_first_failure)
     return GradeResult(
         task_id=problem.id,
         verdict=run.verdict,
@@ -66,4 +67,34 @@ async def grade(
         detail=run.detail,
         tier=run.tier.value,
         extra=extra,
+    )
+
+
+async def _run_by_kind(problem: Problem, code: str, tests: tuple[TestCase, ...],
+                       sandbox: TestRunner, limits: SandboxLimits, stop_on_first_failure: bool
+                       ) -> RunResult:
+    """Run the tests, each kind through its own harness: a LeetCodeDataset problem has
+    functional examples and an assert-style hidden check. One kind is one sandbox call."""
+    groups: dict[TestKind, list[TestCase]] = {}
+    for test in tests:
+        groups.setdefault(test.kind, []).append(test)
+    results: list[RunResult] = []
+    for kind, group in groups.items():
+        program = Program(code=code, kind=kind, func_name=problem.func_name,
+                          test_setup=problem.test_setup, atol=problem.atol,
+                          hidden_modules=unavailable(problem.libraries))
+        result = await sandbox.run(program, group, limits,
+                                   stop_on_first_failure=stop_on_first_failure)
+        results.append(result)
+        if stop_on_first_failure and not result.passed:
+            break
+    if len(results) == 1:
+        return results[0]
+    failed = next((r for r in results if not r.passed), None)
+    return RunResult(
+        verdict=failed.verdict if failed else Verdict.AC,
+        tests=tuple(dataclasses.replace(t, index=i)
+                    for i, t in enumerate(t for r in results for t in r.tests)),
+        tier=results[-1].tier,
+        detail=failed.detail if failed else "",
     )

@@ -25,7 +25,8 @@ from engine.models.catalogue import Sampling
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.gates import AddTest, EditCandidate, GateAction, Gates, PinAnswer
 from engine.pipeline.prompts import PromptTemplate, load_all
-from engine.problems.model import ProblemView, TestCase, TestKind
+from engine.problems.judges import unavailable
+from engine.problems.model import ProblemView, TestCase, TestKind, with_prelude
 from engine.sandbox.types import Program, SandboxLimits, Verdict
 
 Emit = Callable[[ev.Event], Awaitable[None] | None]
@@ -166,11 +167,12 @@ class Run:
 
     def program(self, code: str, kind: TestKind) -> Program:
         return Program(
-            code=code,
+            code=with_prelude(self.view.prelude, code),
             kind=kind,
             func_name=self.view.func_name,
             test_setup=self.view.test_setup if kind is TestKind.ASSERT else "",
             atol=self.view.atol,
+            hidden_modules=unavailable(self.view.libraries),
         )
 
     @property

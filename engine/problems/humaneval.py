@@ -8,9 +8,10 @@ out of them. Hidden: one assert test, the dataset's `check` called on the entry 
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
-from engine.problems.fields import check_statement, opt_str, req_str
+from engine.problems.fields import RowError, check_statement, opt_str, req_str
 from engine.problems.model import Problem, Source, TestCase, TestKind
 
 
@@ -21,6 +22,11 @@ def looks_like(row: dict[str, Any]) -> bool:
 def parse(row: dict[str, Any], source: Source) -> Problem:
     task_id = req_str(row, "task_id")
     prompt = check_statement(req_str(row, "prompt"))
+    if not has_problem_text(prompt):
+        raise RowError(
+            "field 'prompt' holds no problem text (no docstring, only code such as import "
+            "lines); a LeetCodeDataset row needs its 'problem_description' or 'meta' field"
+        )
     entry_point = req_str(row, "entry_point")
     check = req_str(row, "test")
     solution = opt_str(row, "canonical_solution")
@@ -36,4 +42,18 @@ def parse(row: dict[str, Any], source: Source) -> Problem:
         func_name=entry_point,
         source=source,
         references=(prompt + solution,) if solution.strip() else (),
+    )
+
+
+def has_problem_text(prompt: str) -> bool:
+    """Whether the prompt states a problem: HumanEval's statement is a docstring-like string (of
+    the function, sometimes after an `import` line in its body); import lines alone are not."""
+    try:
+        tree = ast.parse(prompt)
+    except SyntaxError:
+        return '"""' in prompt or "'''" in prompt  # a prompt cut before its body
+    return any(
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str) and node.value.value.strip()
+        for node in ast.walk(tree)
     )

@@ -18,6 +18,7 @@ import zlib
 from typing import Any
 
 from engine.problems.fields import RowError, check_statement, opt_str, req_str
+from engine.problems.judges import libraries_for
 from engine.problems.model import Problem, Source, TestCase, TestKind
 
 
@@ -52,6 +53,7 @@ def parse(row: dict[str, Any], source: Source) -> Problem:
         func_name=func_name if functional else None,
         source=source,
         difficulty=opt_str(row, "difficulty") or None,
+        libraries=libraries_for(platform),
         metadata={
             "platform": platform,
             "contest_id": opt_str(row, "contest_id"),

@@ -15,6 +15,7 @@ from engine.problems import (
     apps,
     codecontests,
     humaneval,
+    leetcodedataset,
     livecodebench,
     markdown,
     mbpp,
@@ -31,10 +32,12 @@ _NOT_PROBLEMS = ("readme", "license", "licence", "changelog", "contributing", "s
 RowParser = Callable[[dict[str, Any], Source], Problem]
 
 # (format name, does a row look like it, parser); the first match wins, so narrower shapes come
-# before the ones whose keys they share (MBPP+ has HumanEval's `prompt` and `entry_point`).
+# before the ones whose keys they share (MBPP+ and LeetCodeDataset have HumanEval's `prompt`,
+# `entry_point` and `test`).
 FORMATS: list[tuple[str, Callable[[dict[str, Any]], bool], RowParser]] = [
     ("livecodebench", livecodebench.looks_like, livecodebench.parse),
     ("mbpp+", mbpp_plus.looks_like, mbpp_plus.parse),
+    ("leetcodedataset", leetcodedataset.looks_like, leetcodedataset.parse),
     ("humaneval", humaneval.looks_like, humaneval.parse),
     ("apps-mapcoder", apps.looks_like_mapcoder, apps.parse_mapcoder),
     ("mbpp", mbpp.looks_like_original, mbpp.parse_original),
@@ -99,7 +102,7 @@ def _load_dataset(path: Path, text: str) -> LoadResult:
                 keys = ", ".join(sorted(row)[:12]) or "none"
                 result.errors.append(LoadError(
                     str(path), f"unknown problem format (fields: {keys}); expected LiveCodeBench, "
-                    "HumanEval, MBPP, MBPP+, APPS, CodeContests rows or Markdown"))
+                    "LeetCodeDataset, HumanEval, MBPP, MBPP+, APPS, CodeContests rows or Markdown"))
                 return result
         name, parser = chosen
         try:

@@ -69,6 +69,13 @@ class Problem:
     func_name: str | None = None
     # Code run before assert tests (MBPP test_setup_code / sanitized test_imports).
     test_setup: str = ""
+    # Code the judge puts in front of every answer (LeetCodeDataset's import lines and helper
+    # classes such as TreeNode): the grader prepends it, so an answer that relies on the judge's
+    # environment (`List[int]` without importing it) is graded as the judge would.
+    prelude: str = ""
+    # Third-party libraries the problem's judge provides (engine.problems.judges): an answer may
+    # import these and no other judge library.
+    libraries: tuple[str, ...] = ()
     # Absolute tolerance for float comparison (MBPP+ atol); None means LiveCodeBench's rules.
     atol: float | None = None
     limits: Limits = field(default_factory=Limits)
@@ -93,6 +100,8 @@ class Problem:
             limits=self.limits,
             source=self.source,
             difficulty=self.difficulty,
+            prelude=self.prelude,
+            libraries=self.libraries,
         )
 
 
@@ -112,6 +121,20 @@ class ProblemView:
     limits: Limits
     source: Source
     difficulty: str | None
+    prelude: str = ""  # part of the judge's environment, not a secret
+    libraries: tuple[str, ...] = ()  # so are the libraries it provides
+
+
+def with_prelude(prelude: str, code: str) -> str:
+    """The answer as the judge runs it: its prelude, then the code. A `from __future__` import
+    of the answer must stay the first statement, so those lines move in front of the prelude."""
+    if not prelude.strip():
+        return code
+    lines = code.splitlines(keepends=True)
+    future = [line for line in lines if line.lstrip().startswith("from __future__ ")
+              and not line[:1].isspace()]
+    rest = [line for line in lines if line not in future]
+    return "".join(future) + prelude.rstrip("\n") + "\n\n" + "".join(rest)
 
 
 @dataclass(frozen=True, slots=True)

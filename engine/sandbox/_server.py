@@ -388,6 +388,7 @@ class Server:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the server ignores it
         reopen_stdio()
+        hide_modules(self.program.get("hidden_modules") or ())
         kind = self.program["kind"]
         if kind == "stdin":
             code = run_stdin_program(self.code_obj, self.prelude)
@@ -401,6 +402,16 @@ class Server:
 
 
 # ---- harnesses (run in the child) -----------------------------------------------------------
+
+
+def hide_modules(names) -> None:
+    """Make these top-level modules unimportable, as on a judge that does not install them:
+    `import sortedcontainers` raises ModuleNotFoundError. In the child only, before the
+    candidate runs; a module the server itself imported is not among them."""
+    for name in names:
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[loaded]
+        sys.modules[name] = None  # the import system's own "not available" marker
 
 
 def encode(text: str) -> bytes:

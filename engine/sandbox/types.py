@@ -46,6 +46,9 @@ class Program:
     func_name: str | None = None  # functional tests: function or Solution method
     test_setup: str = ""  # assert tests: code run between the program and the asserts
     atol: float | None = None  # float tolerance (MBPP+); None: LiveCodeBench's comparison
+    # Modules the program may not import (judge libraries its platform's judge lacks, see
+    # engine.problems.judges); () leaves the sandbox's environment as it is.
+    hidden_modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

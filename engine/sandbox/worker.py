@@ -85,6 +85,7 @@ class Worker:
             "kind": str(program.kind),
             "func_name": program.func_name,
             "test_setup": program.test_setup,
+            "hidden_modules": list(program.hidden_modules),
         }
         header, _ = await self._ask(request, (), timeout=START_TIMEOUT_S)
         return header
