@@ -93,7 +93,7 @@ async def test_probe_wrong_and_a_plan_right(shared_data: Path, sandbox: Sandbox)
         IMPLEMENT: [fenced(wrong), fenced(right), "I am not sure how to write this."],
         DIVERSITY: fenced(wrong),
     }
-    done = await solve_task(problem, script, sandbox, "B", n_diverse=1)
+    done = await solve_task(problem, script, sandbox, "B", k=4, n_plans=3, n_diverse=1)
 
     no_errors(done.events)
     origins = [(c.candidate_id, c.origin, c.label) for c in done.of(ev.CandidateCreated)]

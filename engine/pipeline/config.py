@@ -55,7 +55,7 @@ class PipelineConfig:
     # Phase 1: generate
     probe_temperature: float = 0.0
     plansearch: bool = True
-    n_plans: int = 2  # constraint sets, each giving one plan and one implementation
+    n_plans: int = 1  # constraint sets, each giving one plan and one implementation
     diversity: bool = True
     n_diverse: int = 2
     diversity_temperatures: tuple[float, ...] = (0.6, 0.8, 1.0)  # a ladder, cycled
@@ -66,7 +66,7 @@ class PipelineConfig:
     # Adaptive k: candidates beyond the probe. When the probe passes every public example,
     # only `k_after_probe_pass` more are drawn (0: the probe stands, as in ATLAS's early exit).
     adaptive_k: bool = True
-    k: int = 4
+    k: int = 3
     k_after_probe_pass: int = 0
     # Early exit: a probe that passes every public example is submitted at once, so easy
     # problems cost what condition A costs. Drawing stops, likewise, as soon as a candidate
@@ -99,7 +99,7 @@ class PipelineConfig:
             "diversity": 1024,
             "repair": 1536,
             "constraints": 512,
-            "plan": 384,
+            "plan": 512,
             "selftest": 768,
             "differential": 384,
             "adjudicate": 384,
@@ -125,7 +125,7 @@ class PipelineConfig:
     differential: bool = True
     n_differential_inputs: int = 4
     adjudicate: bool = True
-    max_adjudications: int = 2
+    max_adjudications: int = 1
     codet: bool = True
 
     # Phase 3: self-tests and repair
@@ -137,7 +137,7 @@ class PipelineConfig:
     selftest_generations: int = 2  # independent generations of self-tests
     selftest_min_witnesses: int = 2  # generations + candidates agreeing on an expected output
     repair: bool = True
-    repair_iterations: int = 3
+    repair_iterations: int = 2
     perspectives: tuple[str, ...] = DEFAULT_PERSPECTIVES
 
     # Plumbing
