@@ -84,6 +84,26 @@ def test_an_output_without_an_input_is_dropped() -> None:
     assert [s.output for s in proposed_tests("Input: 1\nInput: 2\nOutput: 3")] == [None, "3\n"]
 
 
+def test_the_prompts_placeholder_is_no_test() -> None:
+    text = "For each test write:\n```input\n...\n```\n```output\n...\n```\n```input\n2\n```"
+    assert io_pairs(text) == []
+    assert input_blocks(text) == ["2\n"]
+
+
+def test_an_echoed_prompt_in_plain_fences_is_no_input() -> None:
+    text = "```\nExample 1 expected output:\n```\n```\nFor each test write the input in a block " \
+        "tagged `input`:\n```\n```\n3 4\n```"
+    assert input_blocks(text) == ["3 4\n"]
+
+
+def test_real_answer_that_echoes_the_prompt_yields_no_test() -> None:
+    """The model copied the statement and the prompt into an unclosed python fence: fences
+    pair up wrongly, and none of the prose they hold may pass for a test."""
+    record = real_answer("selftest", "1873_A")
+    assert io_pairs(record["answer"]) == []
+    assert input_blocks(record["answer"]) == []
+
+
 def test_prose_that_mentions_output_is_no_label() -> None:
     text = "Output the answer modulo 10^9+7.\nInput format is one line.\n```input\n1\n```"
     assert input_blocks(text) == ["1\n"]

@@ -231,13 +231,14 @@ def proposed_tests(text: str) -> list[Section]:
                     body = "\n".join(lines) + "\n" if lines else ""
         elif kind == "fence" and role in ("input", "output"):
             pass
-        elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body):
+        elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body) and not (
+                _looks_like_prose(body)):
             plain_in_section += 1
             role = "output" if headed and plain_in_section % 2 == 0 and pending else "input"
         else:
             continue
         body = _strip_inline(body)
-        if not body.strip():
+        if body.strip() in ("", "...", "…"):  # empty, or the prompt's own placeholder
             continue
         if role == "input":
             if pending is not None:
@@ -388,6 +389,19 @@ def _dict_nodes(text: str) -> list[dict[object, object]]:
 
 def _fences(text: str) -> list[tuple[str, str]]:
     return [(tag, body) for kind, tag, body in _items(text) if kind == "fence"]
+
+
+def _looks_like_prose(body: str) -> bool:
+    """A plain fence holding words about tests rather than a test (a model that echoes the
+    prompt): a label line, Markdown backticks, or a sentence that ends in a colon."""
+    for line in body.splitlines():
+        stripped = line.strip()
+        if "`" in stripped or (stripped.endswith(":") and len(stripped.split()) >= 2):
+            return True
+        label = _LABEL.match(stripped)
+        if label and label.group("colon"):
+            return True
+    return False
 
 
 def _unique(texts: list[str]) -> list[str]:
