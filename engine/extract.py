@@ -105,17 +105,20 @@ def sanitize(code: str, entry_point: str) -> str:
     """`code` reduced to what calling `entry_point` needs (EvalPlus's sanitizer): every import,
     and the top-level definitions and assignments reachable from the entry point (or from
     `class Solution`); everything else at top level (example calls, prints, asserts, `if
-    __name__ == "__main__":`) is dropped. Code that does not parse is returned unchanged."""
+    __name__ == "__main__":`) is dropped. Unlike EvalPlus, a top-level loop or `try` that fills
+    in a name the entry point uses (a precomputed table, a guarded import) is kept. Code that
+    does not parse is returned unchanged."""
     tree = _parse(code)
     if tree is None:
         return code
     definitions: dict[str, list[ast.stmt]] = {}
     for node in tree.body:
-        for defined in _defined_names(node):
+        for defined in _defined_names(node) or _set_up_names(node, entry_point):
             definitions.setdefault(defined, []).append(node)
     roots = [n for n in (entry_point, "Solution") if n in definitions]
     if not roots:  # the entry point is not here: keep every definition, drop the examples
-        roots = list(definitions)
+        roots = [node.name for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
     keep: set[int] = set()
     pending = list(roots)
     seen: set[str] = set()
@@ -138,6 +141,36 @@ def sanitize(code: str, entry_point: str) -> str:
         ):
             kept.append("\n".join(lines[_first_line(node) - 1 : node.end_lineno]))
     return "\n\n".join(kept).strip("\n") + "\n" if kept else code
+
+
+def _set_up_names(node: ast.stmt, entry_point: str) -> list[str]:
+    """Names a top-level loop, `with`, `try` or conditional binds, when it is set-up rather
+    than an example: it neither calls the entry point nor prints nor asserts."""
+    if not isinstance(node, (ast.For, ast.While, ast.If, ast.With, ast.Try)) or _is_main_guard(
+            node):
+        return []
+    used = _used_names(node)
+    if entry_point in used or "Solution" in used or "print" in used or any(
+            isinstance(n, ast.Assert) for n in ast.walk(node)):
+        return []
+    return sorted(_all_defined(node) | _mutated_names(node))
+
+
+def _mutated_names(node: ast.AST) -> set[str]:
+    """Names whose items or attributes are assigned (`table[i] = ...`) or whose methods are
+    called (`table.append(...)`) inside `node`."""
+    names: set[str] = set()
+    for inner in ast.walk(node):
+        target = None
+        if isinstance(inner, (ast.Subscript, ast.Attribute)) and isinstance(inner.ctx, ast.Store):
+            target = inner.value
+        elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+            target = inner.func.value
+        while isinstance(target, (ast.Subscript, ast.Attribute)):
+            target = target.value
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+    return names
 
 
 def _is_module_setup(node: ast.stmt, modules: set[str], entry_point: str) -> bool:

@@ -183,6 +183,21 @@ def test_set_up_calls_on_modules_are_kept() -> None:
         "    return n\n"
 
 
+def test_set_up_loops_and_guarded_imports_are_kept() -> None:
+    code = (
+        "try:\n    from math import comb\nexcept ImportError:\n    comb = None\n\n"
+        "FACT = [1] * 10\nfor i in range(1, 10):\n    FACT[i] = FACT[i - 1] * i\n\n"
+        "def f(n):\n    return FACT[n] + comb(n, 1)\n\n"
+        "for n in range(3):\n    print(f(n))\n"
+    )
+    kept = sanitize(code, "f")
+    assert "from math import comb" in kept and "FACT[i] = " in kept
+    assert "print" not in kept  # the example loop calls the entry point: dropped
+    namespace: dict[str, object] = {}
+    exec(compile(kept, "<t>", "exec"), namespace)
+    assert namespace["f"](4) == 28  # type: ignore[operator]
+
+
 def test_decorators_stay_with_their_function() -> None:
     code = "from functools import cache\n\n@cache\ndef f(n):\n    return n\n\nf(3)\n"
     assert sanitize(code, "f") == "from functools import cache\n\n@cache\ndef f(n):\n" \
@@ -241,7 +256,8 @@ def test_unfenced_code_inside_prose_is_found() -> None:
 
 
 def test_truncated_answer_keeps_its_open_block() -> None:
-    assert extract_code("```python\nx = input()\nprint(x)\n", stdin=True) == "x = input()\nprint(x)\n"
+    answer = "```python\nx = input()\nprint(x)\n"
+    assert extract_code(answer, stdin=True) == "x = input()\nprint(x)\n"
 
 
 # --- the default model's real answers ------------------------------------------------------------
