@@ -122,6 +122,14 @@ def test_calls_with_values(line: str) -> None:
     assert _clean_pairs(FUNCTIONAL, pairs) == [("1\n[2, 3]", "3")]
 
 
+def test_named_arguments_follow_the_signature() -> None:
+    text = "Input: k = 3, nums = [1, 2]\nOutput: 4\n\n```input\nnums = [5], k = 0\n```"
+    assert io_pairs(text, func_name="f", params=["nums", "k"]) == [("[1, 2]\n3", "4\n")]
+    assert input_blocks(text, func_name="f", params=["nums", "k"]) == ["[1, 2]\n3", "[5]\n0"]
+    # Without the signature they are taken in the order written.
+    assert clean_input(FUNCTIONAL, io_pairs(text)[0][0]) == "3\n[1, 2]"
+
+
 def test_calls_without_values_are_inputs() -> None:
     text = "```python\ndef f(a, b):\n    return f(a - 1, b)\n\nf(3, 'x')\nf(0, '')\n```"
     assert input_blocks(text, func_name="f") == ['3\n"x"', '0\n""']

@@ -22,6 +22,7 @@ from engine.pipeline.statement_examples import (
     json_safe,
     literal_args,
     literal_calls,
+    named_args,
 )
 from engine.problems.model import TestKind
 from engine.sandbox.compare import outputs_match
@@ -29,8 +30,9 @@ from engine.sandbox.compare import outputs_match
 _CORRECT = re.compile(r"CORRECT\s*:\s*\**\s*(?:output\s*)?#?\s*(\d+|none)", re.IGNORECASE)
 # How the model names its choice when it forgets the `CORRECT: n` line.
 _CHOICE = (
-    re.compile(r"\boutput\s*#?\s*(\d+)\s*\**\s*(?:\((?:[^()]|\([^()]*\))*\)\s*)?is\s+(?:the\s+|also\s+)?"
-               r"(?:correct|right|expected)\b", re.IGNORECASE),
+    # "Output 2 is correct", "Output 2 (from 1 program(s)) is the correct one"
+    re.compile(r"\boutput\s*#?\s*(\d+)\s*\**\s*(?:\((?:[^()]|\([^()]*\))*\)\s*)?"
+               r"is\s+(?:the\s+|also\s+)?(?:correct|right|expected)\b", re.IGNORECASE),
     re.compile(r"\b(?:correct|right|expected)\s+(?:output|answer|one)\s+is\s*:?\s*\**\s*"
                r"(?:output\s*)?#?\s*(\d+)\b", re.IGNORECASE),
     re.compile(r"\b(?:choose|select|pick)\s+\**\s*output\s*#?\s*(\d+)", re.IGNORECASE),
@@ -46,7 +48,7 @@ def input_blocks(text: str, *, func_name: str | None = None,
     (see `proposed_tests`); with `func_name`, calls of it (`f(1, 2)`) too, as JSON lines.
     `params` (the entry point's parameter names, `statement_examples.parameters`) places
     keyword arguments and tells one list argument from a list of arguments."""
-    found = [section.input for section in proposed_tests(text)]
+    found = [_by_name(s.input, params) for s in proposed_tests(text)]
     found += [test_input for test_input, _ in _dict_tests(text, func_name, params)]
     if func_name:
         found += [_json_lines(list(args)) for args in literal_calls(text, func_name)]
@@ -60,7 +62,8 @@ def io_pairs(text: str, *, func_name: str | None = None, params: list[str] | Non
     (`f(1, 2) == 3`, `assert f(1, 2) == 3`, `print(f(1, 2))  # 3`, `>>> f(1, 2)` then `3`)
     with the arguments as JSON lines and the value as JSON; and objects such as
     `{"input": ..., "output": ...}` in JSON fences or in code. `params` as for `input_blocks`."""
-    pairs = [(s.input, s.output) for s in proposed_tests(text) if s.output is not None]
+    pairs = [(_by_name(s.input, params), s.output) for s in proposed_tests(text)
+             if s.output is not None]
     pairs += [(i, o) for i, o in _dict_tests(text, func_name, params) if o is not None]
     if func_name:
         for example in call_examples(text, func_name, params):
@@ -75,6 +78,17 @@ def io_pairs(text: str, *, func_name: str | None = None, params: list[str] | Non
             seen.add(key)
             unique.append(pair)
     return unique
+
+
+def _by_name(test_input: str, params: list[str] | None) -> str:
+    """`b = 2, a = 1` as the functional input of f(a, b) when the parameters are known;
+    anything else unchanged (`clean_input` converts what it can)."""
+    if params:
+        args = named_args(test_input.strip().strip("`"), params)
+        converted = None if args is None else _json_lines(args)
+        if converted is not None:
+            return converted
+    return test_input
 
 
 def chosen_output(text: str) -> int | None:

@@ -322,6 +322,11 @@ def _leetcode_examples(text: str, params: list[str] | None) -> list[StatementExa
     return found
 
 
+def named_args(text: str, params: list[str]) -> list[Any] | None:
+    """`b = 2, a = 1` as the values of `params` in order, or None when it is not that."""
+    return _named_args(text, params) if _NAMED.match(text.strip()) else None
+
+
 def _named_args(text: str, params: list[str] | None) -> list[Any] | None:
     """`a = 1, b = [2, 3]` as values in parameter order; a lone unnamed value for a
     one-parameter function."""
