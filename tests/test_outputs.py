@@ -169,6 +169,13 @@ def test_test_objects_in_json_and_code() -> None:
         ("3\n1 2 3", "6")]
 
 
+def test_javascript_style_objects_in_a_cut_off_fence() -> None:
+    text = "```python\ntests = [\n  {input: 'ab', output: 'ba'},\n  {input: 'x', output: 'x'},\n" \
+        "  {input: 'abc', out"
+    assert io_pairs(text, func_name="f", params=["s"]) == [('"ab"', '"ba"'), ('"x"', '"x"')]
+    assert io_pairs(text) == [("ab", "ba"), ("x", "x")]  # stdin: the strings themselves
+
+
 def test_duplicates_count_once() -> None:
     text = "```python\nassert f(1) == 2\nassert f(1) == 2\n```\nInput: 1\nOutput: 2"
     assert _clean_pairs(FUNCTIONAL, io_pairs(text, func_name="f")) == [("1", "2")]
@@ -251,6 +258,8 @@ SELFTEST_PAIRS = {
     "HumanEval/26": 6,  # a Python list of {"input", "output"} dicts
     "HumanEval/55": 5,  # bulleted **Input:** / **Expected Output:** with {"result": v}
     "mbpp/17": 4,  # asserts after the function
+    "2819": 14,  # numbered **Input: `"..."`** with "- Expected Output: `...`" below
+    "3453": 5,  # JavaScript-style {input: '3', output: [...]} in a fence cut off by the limit
 }
 
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from engine.pipeline.statement_examples import (
+    bracket_end,
     call_examples,
     functional_test,
     json_safe,
@@ -374,31 +375,44 @@ def _arguments(given: object, params: list[str] | None) -> list[object] | None:
 
 
 def _dict_nodes(text: str) -> list[dict[object, object]]:
-    """Dict literals in the answer's fences (JSON, or Python code)."""
+    """Object literals in the answer's fences: JSON, Python dicts, and the JavaScript-style
+    `{input: '3', output: 5}` small models also write. Each `{...}` is read on its own, so a
+    fence cut off by the token limit still gives the objects before the cut."""
     found: list[dict[object, object]] = []
     for _, body in _fences(text):
-        try:
-            value = json.loads(body)
-        except ValueError:
-            value = None
-        if isinstance(value, dict):
-            found.append(value)
-            continue
-        if isinstance(value, list):
-            found += [v for v in value if isinstance(v, dict)]
-            continue
-        try:
-            tree = ast.parse(body)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Dict):
-                try:
-                    literal = ast.literal_eval(node)
-                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    continue
-                found.append(literal)
+        for start in (i for i, char in enumerate(body) if char == "{"):
+            end = bracket_end(body, start)
+            if end is None:
+                continue
+            value = _object(body[start:end])
+            if value is not None:
+                found.append(value)
     return found
+
+
+def _object(text: str) -> dict[object, object] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not isinstance(node, ast.Dict):
+        return None
+    value = {}
+    for key, item in zip(node.keys, node.values, strict=True):
+        name = key.id if isinstance(key, ast.Name) else getattr(key, "value", None)
+        if not isinstance(name, str):
+            continue
+        try:
+            value[name] = ast.literal_eval(item)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+    return value
 
 
 def _fences(text: str) -> list[tuple[str, str]]:

@@ -450,6 +450,11 @@ def _call_end(text: str, start: int, *, open_at: bool = False) -> int | None:
     return None
 
 
+def bracket_end(text: str, opening: int) -> int | None:
+    """The index just past the bracket that closes the one at `opening`, or None."""
+    return _call_end(text, opening, open_at=True)
+
+
 def _brackets(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
     """(index, depth after it) for every bracket from `start` on, outside string literals."""
     depth = 0
