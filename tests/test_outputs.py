@@ -17,11 +17,16 @@ from engine.pipeline.outputs import (
     proposed_tests,
 )
 from engine.pipeline.plansearch import split_constraint_sets
-from engine.pipeline.statement_examples import parameters
+from engine.pipeline.statement_examples import Signature, signature
 from engine.problems.model import TestKind
 
 FUNCTIONAL = TestKind.FUNCTIONAL
 STDIN = TestKind.STDIN
+
+
+def _sig(*names: str) -> Signature:
+    """A signature without annotations: names only."""
+    return Signature(names, ("",) * len(names))
 
 
 def _clean_pairs(kind: TestKind, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -118,16 +123,38 @@ def test_prose_that_mentions_output_is_no_label() -> None:
     ">>> f(1, [2, 3])\n3", "f(a=1, b=[2, 3]) == 3",
 ])
 def test_calls_with_values(line: str) -> None:
-    pairs = io_pairs(f"Tests:\n```python\n{line}\n```", func_name="f", params=["a", "b"])
+    pairs = io_pairs(f"Tests:\n```python\n{line}\n```", func_name="f", signature=_sig("a", "b"))
     assert _clean_pairs(FUNCTIONAL, pairs) == [("1\n[2, 3]", "3")]
 
 
 def test_named_arguments_follow_the_signature() -> None:
     text = "Input: k = 3, nums = [1, 2]\nOutput: 4\n\n```input\nnums = [5], k = 0\n```"
-    assert io_pairs(text, func_name="f", params=["nums", "k"]) == [("[1, 2]\n3", "4\n")]
-    assert input_blocks(text, func_name="f", params=["nums", "k"]) == ["[1, 2]\n3", "[5]\n0"]
+    assert io_pairs(text, func_name="f", signature=_sig("nums", "k")) == [("[1, 2]\n3", "4\n")]
+    assert input_blocks(text, func_name="f", signature=_sig("nums", "k")) == ["[1, 2]\n3", "[5]\n0"]
     # Without the signature they are taken in the order written.
     assert clean_input(FUNCTIONAL, io_pairs(text)[0][0]) == "3\n[1, 2]"
+
+
+def test_the_signature_reads_what_small_models_write() -> None:
+    typed = Signature(("nums", "k"), ("List[int]", "int"))
+    # Strings written for non-string parameters are read as the values they spell.
+    assert input_blocks('```json\n{"input": ["[1, 2]", "3"]}\n```', func_name="f",
+                        signature=typed) == ["[1, 2]\n3"]
+    assert input_blocks('```input\n"abc"\n```', func_name="g",
+                        signature=Signature(("s",), ("str",))) == ['"abc"']
+    # One value per line for a one-parameter function: one input per line.
+    one = Signature(("s",), ("str",))
+    assert input_blocks("```input\n'a'\n'bb'\n'c\n```", func_name="g", signature=one) == [
+        '"a"', '"bb"']  # the last line was cut off by the token limit
+    # Several inputs in one block, a label line, and the expected value written along.
+    assert input_blocks("```json\ninput\n[1]\n2\n[3]\n4\n```", func_name="f",
+                        signature=typed) == ["[1]\n2", "[3]\n4"]
+    assert input_blocks("```json\ninput\n[1]\n2\n[1]\n```", func_name="f",
+                        signature=typed) == ["[1]\n2"]
+    # Objects keyed by the parameters, with other keys around them.
+    objects = '```input\n{"nums": [1], "k": 2, "note": false, "expected": 3}\n```'
+    assert io_pairs(objects, func_name="f", signature=typed) == [("[1]\n2", "3")]
+    assert input_blocks(objects, func_name="f", signature=typed) == ["[1]\n2"]
 
 
 def test_calls_without_values_are_inputs() -> None:
@@ -162,9 +189,9 @@ def test_test_objects_in_json_and_code() -> None:
     text = ('```json\n{"input": "cat", "output": "catac"}\n```\n'
             '```python\ntests = [{"input": [[1, 2], 3], "expected": 4},\n'
             '         {"input": {"b": 1, "a": [5]}, "output": 6}]\n```')
-    assert io_pairs(text, func_name="f", params=["a", "b"]) == [
+    assert io_pairs(text, func_name="f", signature=_sig("a", "b")) == [
         ("[1, 2]\n3", "4"), ("[5]\n1", "6")]
-    assert io_pairs(text, func_name="g", params=["s"])[0] == ('"cat"', '"catac"')
+    assert io_pairs(text, func_name="g", signature=_sig("s"))[0] == ('"cat"', '"catac"')
     assert io_pairs('```json\n[{"input": "3\\n1 2 3", "output": "6"}]\n```') == [
         ("3\n1 2 3", "6")]
 
@@ -172,7 +199,7 @@ def test_test_objects_in_json_and_code() -> None:
 def test_javascript_style_objects_in_a_cut_off_fence() -> None:
     text = "```python\ntests = [\n  {input: 'ab', output: 'ba'},\n  {input: 'x', output: 'x'},\n" \
         "  {input: 'abc', out"
-    assert io_pairs(text, func_name="f", params=["s"]) == [('"ab"', '"ba"'), ('"x"', '"x"')]
+    assert io_pairs(text, func_name="f", signature=_sig("s")) == [('"ab"', '"ba"'), ('"x"', '"x"')]
     assert io_pairs(text) == [("ab", "ba"), ("x", "x")]  # stdin: the strings themselves
 
 
@@ -246,8 +273,8 @@ def _func(record: dict[str, object]) -> str | None:
     return None if record["test_kind"] == "stdin" else str(record["func_name"])
 
 
-def _params(record: dict[str, object]) -> list[str] | None:
-    return parameters(str(record["user"]), _func(record))
+def _signature(record: dict[str, object]) -> Signature | None:
+    return signature(str(record["user"]), _func(record))
 
 
 # Tests read from recorded self-test answers (at least this many usable pairs). Pinned to the
@@ -268,7 +295,7 @@ def test_real_selftest_answers(problem_id: str) -> None:
     record = real_answer("selftest", problem_id)
     kind = _kind(record)
     pairs = _clean_pairs(kind, io_pairs(record["answer"], func_name=_func(record),
-                                        params=_params(record)))
+                                        signature=_signature(record)))
     assert len(pairs) >= SELFTEST_PAIRS[problem_id]
     for test_input, expected in pairs:
         if kind is FUNCTIONAL:
@@ -277,10 +304,34 @@ def test_real_selftest_answers(problem_id: str) -> None:
             json.loads(expected)
 
 
+# Inputs read from recorded differential answers (at least this many), pinned likewise.
+DIFFERENTIAL_INPUTS = {
+    "HumanEval/10": 4,  # one string per line in an ```input fence, the last one cut off
+    "HumanEval/26": 5,  # {"input": "[1, 2, 3, 2, 4]", ...}: a list written as a string
+    "HumanEval/55": 3,  # {"n": 10, "isTest": false, "expected": 55} objects
+    "mbpp/2": 2,  # an `input` line, both arguments, then the expected value
+    "balanced-brackets": 1,  # the ```input fence the prompt asks for
+}
+
+
+@pytest.mark.parametrize("problem_id", sorted(DIFFERENTIAL_INPUTS))
+def test_real_differential_answers(problem_id: str) -> None:
+    record = real_answer("differential", problem_id)
+    kind = _kind(record)
+    inputs = [clean_input(kind, text) for text in input_blocks(
+        record["answer"], func_name=_func(record), signature=_signature(record))]
+    assert None not in inputs
+    assert len(inputs) >= DIFFERENTIAL_INPUTS[problem_id]
+    if kind is FUNCTIONAL:
+        sig = _signature(record)
+        width = len(sig.names) if sig else 1
+        assert all(len(text.splitlines()) == width for text in inputs if text)  # type: ignore
+
+
 def test_recorded_selftest_answers_mostly_yield_tests() -> None:
     records = real_answers("selftest")
     assert len(records) >= 5
     yielding = [r["problem_id"] for r in records
                 if _clean_pairs(_kind(r), io_pairs(r["answer"], func_name=_func(r),
-                                                    params=_params(r)))]
+                                                    signature=_signature(r)))]
     assert len(yielding) >= 0.6 * len(records), yielding

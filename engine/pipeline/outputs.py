@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from engine.pipeline.statement_examples import (
+    Signature,
     bracket_end,
     call_examples,
     functional_test,
@@ -44,33 +45,43 @@ _NONE_CORRECT = re.compile(
 
 
 def input_blocks(text: str, *, func_name: str | None = None,
-                 params: list[str] | None = None) -> list[str]:
+                 signature: Signature | None = None) -> list[str]:
     """The test inputs a model's answer proposes, in order, in every shape it writes them
     (see `proposed_tests`); with `func_name`, calls of it (`f(1, 2)`) too, as JSON lines.
-    `params` (the entry point's parameter names, `statement_examples.parameters`) places
-    keyword arguments and tells one list argument from a list of arguments."""
-    found = [_by_name(s.input, params) for s in proposed_tests(text)]
-    found += [test_input for test_input, _ in _dict_tests(text, func_name, params)]
+    `signature` (`statement_examples.signature(starter_code, func_name)`) places named
+    arguments, reads strings written for other types, and splits a block holding several
+    inputs (one value per line for a one-parameter function)."""
+    found: list[str] = []
+    for section in proposed_tests(text):
+        found += _inputs(section.input, signature) if func_name else [section.input]
+    found += [test_input for test_input, _ in _dict_tests(text, func_name, signature)]
     if func_name:
-        found += [_json_lines(list(args)) for args in literal_calls(text, func_name)]
+        found += [_call_input(list(args), signature) for args in literal_calls(text, func_name)]
     return _unique([f for f in found if f is not None and f.strip()])
 
 
-def io_pairs(text: str, *, func_name: str | None = None, params: list[str] | None = None
+def io_pairs(text: str, *, func_name: str | None = None, signature: Signature | None = None
              ) -> list[tuple[str, str]]:
     """(input, expected output) for every test the answer writes with its output: labelled or
     tagged input/output sections and fences; with `func_name`, also calls with their values
     (`f(1, 2) == 3`, `assert f(1, 2) == 3`, `print(f(1, 2))  # 3`, `>>> f(1, 2)` then `3`)
     with the arguments as JSON lines and the value as JSON; and objects such as
-    `{"input": ..., "output": ...}` in JSON fences or in code. `params` as for `input_blocks`."""
-    pairs = [(_by_name(s.input, params), s.output) for s in proposed_tests(text)
-             if s.output is not None]
-    pairs += [(i, o) for i, o in _dict_tests(text, func_name, params) if o is not None]
+    `{"input": ..., "output": ...}` in fences or code. `signature` as for `input_blocks`."""
+    pairs: list[tuple[str, str]] = []
+    for section in proposed_tests(text):
+        if section.output is None:
+            continue
+        inputs = _inputs(section.input, signature) if func_name else [section.input]
+        if len(inputs) == 1:  # an output belongs to one input
+            pairs.append((inputs[0], section.output))
+    pairs += [(i, o) for i, o in _dict_tests(text, func_name, signature) if o is not None]
     if func_name:
-        for example in call_examples(text, func_name, params):
+        names = list(signature.names) if signature else None
+        for example in call_examples(text, func_name, names):
             test = functional_test(example)
             if test is not None:
-                pairs.append((test.input, test.expected))
+                pairs.append((_call_input(list(example.args), signature) or test.input,
+                              test.expected))
     seen: set[tuple[str, str]] = set()
     unique = []
     for pair in pairs:
@@ -81,15 +92,55 @@ def io_pairs(text: str, *, func_name: str | None = None, params: list[str] | Non
     return unique
 
 
-def _by_name(test_input: str, params: list[str] | None) -> str:
-    """`b = 2, a = 1` as the functional input of f(a, b) when the parameters are known;
-    anything else unchanged (`clean_input` converts what it can)."""
-    if params:
-        args = named_args(test_input.strip().strip("`"), params)
-        converted = None if args is None else _json_lines(args)
-        if converted is not None:
-            return converted
-    return test_input
+def _inputs(text: str, signature: Signature | None) -> list[str]:
+    """A written functional input as JSON lines, given the signature: by name (`b = 2, a = 1`),
+    strings read as the values they spell where the parameter is no string, a block of
+    several inputs split (one per line for one parameter), a trailing value beyond the
+    parameters (the expected output written along) dropped. Without a signature, or when it
+    cannot be read, the text unchanged (`clean_input` converts what it can)."""
+    if signature is None or not signature.names:
+        return [text]
+    body = _LABEL_LINE.sub("", text.strip().strip("`"), count=1).strip()
+    n = len(signature.names)
+    named = named_args(body, list(signature.names))
+    if named is not None:
+        groups = [named]
+    else:
+        values = _line_values(body)
+        if values is None:
+            return [text]
+        if len(values) == n:
+            groups = [values]
+        elif len(values) % n == 0:
+            groups = [values[i : i + n] for i in range(0, len(values), n)]
+        elif len(values) > n:
+            groups = [values[:n]]
+        else:
+            return [text]
+    converted = [_json_lines(signature.coerce(group)) for group in groups]
+    return [c for c in converted if c is not None] or [text]
+
+
+_LABEL_LINE = re.compile(r"^\s*(?:input|arguments|args)\s*:?\s*\n", re.IGNORECASE)
+
+
+def _line_values(body: str) -> list[object] | None:
+    """One value per line (JSON or a Python literal, a bare tuple being several); a last line
+    cut off by the token limit is dropped."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    values: list[object] = []
+    for number, line in enumerate(lines):
+        parsed = literal_args(line)
+        if parsed is None:
+            if number == len(lines) - 1 and number > 0:
+                break
+            return None
+        values += parsed
+    return values
+
+
+def _call_input(args: list[object], signature: Signature | None) -> str | None:
+    return _json_lines(signature.coerce(args) if signature else args)
 
 
 def chosen_output(text: str) -> int | None:
@@ -244,6 +295,8 @@ def proposed_tests(text: str) -> list[Section]:
                         lines.append(items[i][2])
                         i += 1
                     body = "\n".join(lines) + "\n" if lines else ""
+        elif kind == "fence" and _holds_test_objects(body):
+            continue  # {"input": ..., "output": ...}: read by _dict_tests
         elif kind == "fence" and role in ("input", "output"):
             pass
         elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body) and not (
@@ -331,7 +384,7 @@ _INPUT_KEYS = ("input", "inputs", "args", "arguments", "stdin")
 _OUTPUT_KEYS = ("output", "expected", "expected_output", "expectedoutput", "result", "stdout")
 
 
-def _dict_tests(text: str, func_name: str | None, params: list[str] | None
+def _dict_tests(text: str, func_name: str | None, signature: Signature | None
                 ) -> list[tuple[str, str | None]]:
     """Tests written as objects, `{"input": "cat", "output": "catac"}`, alone or in a list,
     in JSON fences or as literals in code: (input, output or None), in the functional format
@@ -340,12 +393,15 @@ def _dict_tests(text: str, func_name: str | None, params: list[str] | None
     for node in _dict_nodes(text):
         keys = {k.lower().replace(" ", "_"): v for k, v in node.items() if isinstance(k, str)}
         given = next((keys[k] for k in _INPUT_KEYS if k in keys), _MISSING)
+        if given is _MISSING and func_name and signature and signature.names and all(
+                name.lower() in keys for name in signature.names):
+            given = {name: keys[name.lower()] for name in signature.names}  # {"n": 10, ...}
         if given is _MISSING:
             continue
         expected = next((keys[k] for k in _OUTPUT_KEYS if k in keys), _MISSING)
         if func_name:
-            args = _arguments(given, params)
-            test_input = None if args is None else _json_lines(args)
+            args = _arguments(given, signature)
+            test_input = None if args is None else _call_input(args, signature)
             output = None if expected is _MISSING else _json_lines([expected])
         else:
             test_input = given if isinstance(given, str) else None
@@ -360,15 +416,16 @@ def _dict_tests(text: str, func_name: str | None, params: list[str] | None
 _MISSING = object()
 
 
-def _arguments(given: object, params: list[str] | None) -> list[object] | None:
+def _arguments(given: object, signature: Signature | None) -> list[object] | None:
     """A test object's input as call arguments: by name from a dict, spread from a list that
     has one value per parameter, else the one argument."""
+    names = list(signature.names) if signature else []
     if isinstance(given, dict):
-        if params and set(given) == set(params):
-            return [given[p] for p in params]
-        return list(given.values()) if not params else None
-    if params is not None and len(params) > 1:
-        if isinstance(given, (list, tuple)) and len(given) == len(params):
+        if names and set(given) == set(names):
+            return [given[p] for p in names]
+        return list(given.values()) if not names else None
+    if len(names) > 1:
+        if isinstance(given, (list, tuple)) and len(given) == len(names):
             return list(given)
         return None
     return [given]
@@ -417,6 +474,14 @@ def _object(text: str) -> dict[object, object] | None:
 
 def _fences(text: str) -> list[tuple[str, str]]:
     return [(tag, body) for kind, tag, body in _items(text) if kind == "fence"]
+
+
+_OBJECT_KEY = re.compile(r"""["']?(?:input|output|expected|args)["']?\s*:""", re.IGNORECASE)
+
+
+def _holds_test_objects(body: str) -> bool:
+    """A fence of test objects such as `{"input": "cat", "output": "catac"}`."""
+    return body.lstrip().startswith(("{", "[")) and _OBJECT_KEY.search(body) is not None
 
 
 def _looks_like_prose(body: str) -> bool:
