@@ -234,6 +234,21 @@ def test_chosen_output(text: str, choice: int | None) -> None:
     assert chosen_output(text) == choice
 
 
+def test_an_output_named_by_its_value() -> None:
+    shown = ["true", "false"]
+    assert chosen_output("CORRECT: true", shown) == 1
+    assert chosen_output("CORRECT: `false`", shown) == 2
+    assert chosen_output("CORRECT: maybe", shown) is None
+    assert chosen_output("CORRECT: true") is None  # without the outputs shown: no choice
+    assert chosen_output("CORRECT: 2", ["2", "1"]) == 2  # a number is the output's number
+
+
+def test_real_adjudication_that_writes_the_value() -> None:
+    record = real_answer("adjudicate", "HumanEval/0")
+    assert record["answer"].strip() == "CORRECT: true"
+    assert chosen_output(record["answer"], ["true", "false"]) == 1
+
+
 # --- constraint sets ---------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.pipeline.statement_examples import (
@@ -30,6 +31,7 @@ from engine.problems.model import TestKind
 from engine.sandbox.compare import outputs_match
 
 _CORRECT = re.compile(r"CORRECT\s*:\s*\**\s*(?:output\s*)?#?\s*(\d+|none)", re.IGNORECASE)
+_CORRECT_VALUE = re.compile(r"^[ \t*]*CORRECT\s*:\s*(.+?)[ \t*]*$", re.IGNORECASE | re.MULTILINE)
 # How the model names its choice when it forgets the `CORRECT: n` line.
 _CHOICE = (
     # "Output 2 is correct", "Output 2 (from 1 program(s)) is the correct one"
@@ -143,13 +145,19 @@ def _call_input(args: list[object], signature: Signature | None) -> str | None:
     return _json_lines(signature.coerce(args) if signature else args)
 
 
-def chosen_output(text: str) -> int | None:
+def chosen_output(text: str, outputs: Sequence[str] = ()) -> int | None:
     """The 1-based output the model names as correct: its last `CORRECT: <n>` line, else the
     last "Output 2 is correct" / "The correct output is Output 1" / "choose Output 2"; None for
-    `CORRECT: none`, "none of them is correct", or no choice at all."""
+    `CORRECT: none`, "none of them is correct", or no choice at all. Given the `outputs` it
+    was shown, `CORRECT: <an output itself>` (`CORRECT: true`) names that output."""
     found = _CORRECT.findall(text)
     if found:
         return None if found[-1].lower() == "none" else int(found[-1])
+    written = _CORRECT_VALUE.findall(text)
+    if written and outputs:
+        value = _plain(written[-1])
+        matching = [i for i, shown in enumerate(outputs, 1) if _plain(shown) == value]
+        return matching[0] if len(matching) == 1 else None
     last: tuple[int, int] | None = None  # (position, number)
     for pattern in _CHOICE:
         for match in pattern.finditer(text):
@@ -159,6 +167,11 @@ def chosen_output(text: str) -> int | None:
     if last is None or (none and none[-1] > last[0]):
         return None
     return last[1]
+
+
+def _plain(text: str) -> str:
+    """An output as written in prose: without Markdown, quotes or surrounding space."""
+    return " ".join(text.strip().strip("`*").strip().strip("'\"").split()).lower()
 
 
 def canonical(kind: TestKind, output: str) -> str:
