@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 
 import pytest
-from support.real_answers import real_answers
+from support.real_answers import real_answer, real_answers
 
 from engine.extract import extract_code, extract_lcb, sanitize, strip_thinking
 
@@ -267,18 +267,39 @@ def _program_answers() -> list[dict[str, object]]:
     return real_answers("probe", "diversity")
 
 
+def test_real_answers_whose_last_block_was_example_code() -> None:
+    """The default model ends these answers with asserts after the function: the LCB rule
+    submits them, the solver's rule drops them."""
+    for problem_id in ("mbpp/17", "mbpp/64"):
+        record = real_answer("probe", problem_id)
+        assert "\nassert " in extract_lcb(record["answer"], func_name=record["func_name"])
+        assert "assert" not in extract_code(record["answer"], func_name=record["func_name"])
+    record = real_answer("selftest", "sum-of-two")  # only sample input and output fences
+    assert extract_code(record["answer"], stdin=True) is None
+    assert extract_lcb(record["answer"]) is not None  # an output block, taken as the program
+
+
 def test_there_are_real_answers_to_read() -> None:
     assert len(_program_answers()) >= 8
 
 
-@pytest.mark.parametrize("record", _program_answers(), ids=lambda r: f"{r['purpose']}-"
-                         f"{r['problem_id']}")
+# Self-test answers in which the model wrote a solution with its own test harness (a test
+# function and its call, a loop over test cases, asserts): the program is still found.
+HARNESSED = ["HumanEval/0", "HumanEval/26", "mbpp/2", "mbpp/17", "mbpp/64"]
+
+
+@pytest.mark.parametrize("record", [
+    *_program_answers(), *(real_answer("selftest", p) for p in HARNESSED)],
+    ids=lambda r: f"{r['purpose']}-{r['problem_id']}")
 def test_real_answer_yields_a_program_for_its_problem(record: dict[str, object]) -> None:
     stdin = record["test_kind"] == "stdin"
     func_name = record["func_name"]
     assert isinstance(func_name, str | None)
     code = extract_code(str(record["answer"]), func_name=func_name, stdin=stdin)
     assert code is not None, "no program found in a real answer"
+    namespace: dict[str, object] = {}
+    if not stdin:
+        exec(compile(code, "<answer>", "exec"), namespace)  # loading it runs no example
     tree = ast.parse(code)
     if stdin:
         assert "input" in code or "stdin" in code or "open(0" in code
