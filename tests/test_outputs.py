@@ -241,12 +241,22 @@ def test_an_output_named_by_its_value() -> None:
     assert chosen_output("CORRECT: maybe", shown) is None
     assert chosen_output("CORRECT: true") is None  # without the outputs shown: no choice
     assert chosen_output("CORRECT: 2", ["2", "1"]) == 2  # a number is the output's number
+    assert chosen_output("CORRECT: 55", ["56", "55"]) == 2  # unless there is no such output
+    assert chosen_output("CORRECT: 7", ["56", "55"]) is None
+    assert chosen_output("CORRECT: 7") == 7  # without the outputs, as written
 
 
-def test_real_adjudication_that_writes_the_value() -> None:
-    record = real_answer("adjudicate", "HumanEval/0")
-    assert record["answer"].strip() == "CORRECT: true"
-    assert chosen_output(record["answer"], ["true", "false"]) == 1
+@pytest.mark.parametrize(("problem_id", "shown", "choice"), [
+    ("HumanEval/0", ["true", "false"], 1),  # CORRECT: true
+    ("HumanEval/26", ["[2, 3, 4]", "[1, 3, 4]"], 2),  # CORRECT: [1, 3, 4]
+    ("HumanEval/55", ["56", "55"], 2),  # CORRECT: 55
+])
+def test_real_adjudications_that_write_the_value(problem_id: str, shown: list[str],
+                                                 choice: int) -> None:
+    record = real_answer("adjudicate", problem_id)
+    for output in shown:  # the outputs this answer was shown
+        assert f"```\n{output}\n```" in record["user"]
+    assert chosen_output(record["answer"], shown) == choice
 
 
 # --- constraint sets ---------------------------------------------------------------------------

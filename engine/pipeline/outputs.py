@@ -149,15 +149,19 @@ def chosen_output(text: str, outputs: Sequence[str] = ()) -> int | None:
     """The 1-based output the model names as correct: its last `CORRECT: <n>` line, else the
     last "Output 2 is correct" / "The correct output is Output 1" / "choose Output 2"; None for
     `CORRECT: none`, "none of them is correct", or no choice at all. Given the `outputs` it
-    was shown, `CORRECT: <an output itself>` (`CORRECT: true`) names that output."""
+    was shown, `CORRECT: <an output itself>` (`CORRECT: true`, or `CORRECT: 55` when there
+    is no output 55) names that output."""
     found = _CORRECT.findall(text)
-    if found:
-        return None if found[-1].lower() == "none" else int(found[-1])
     written = _CORRECT_VALUE.findall(text)
-    if written and outputs:
+    if found and (found[-1].lower() == "none" or not outputs
+                  or 1 <= int(found[-1]) <= len(outputs)):
+        return None if found[-1].lower() == "none" else int(found[-1])
+    if written and outputs:  # `CORRECT: 55` with two outputs shown: the value, not a number
         value = _plain(written[-1])
         matching = [i for i, shown in enumerate(outputs, 1) if _plain(shown) == value]
         return matching[0] if len(matching) == 1 else None
+    if found:
+        return None
     last: tuple[int, int] | None = None  # (position, number)
     for pattern in _CHOICE:
         for match in pattern.finditer(text):
