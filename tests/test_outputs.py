@@ -259,6 +259,24 @@ def test_real_adjudications_that_write_the_value(problem_id: str, shown: list[st
     assert chosen_output(record["answer"], shown) == choice
 
 
+def test_an_answer_that_writes_a_test_for_the_input_names_its_output() -> None:
+    answer = "```python\ndef f(a):\n    return 4 * a\n\nassert f(10) == 40\nassert f(2) == 8\n```"
+    assert chosen_output(answer, ["41", "40"], test_input="10", func_name="f") == 2
+    assert chosen_output(answer, ["41", "40"]) is None  # without the input: no choice
+    assert chosen_output(answer, ["41", "42"], test_input="10", func_name="f") is None
+    assert chosen_output(answer, ["41", "40"], test_input="3", func_name="f") is None
+    stdin = "Input:\n```\n1 2\n```\nOutput:\n```\n3\n```"
+    assert chosen_output(stdin, ["4\n", "3\n"], test_input="1 2\n") == 2
+    assert chosen_output("CORRECT: 1\n" + stdin, ["4\n", "3\n"], test_input="1 2\n") == 1
+
+
+def test_real_adjudication_that_writes_a_solution_with_an_assert() -> None:
+    record = real_answer("adjudicate", "mbpp/17")
+    assert "CORRECT" not in record["answer"]
+    assert chosen_output(record["answer"], ["41", "40"], test_input="10",
+                         func_name=record["func_name"]) == 2
+
+
 # --- constraint sets ---------------------------------------------------------------------------
 
 

@@ -145,12 +145,44 @@ def _call_input(args: list[object], signature: Signature | None) -> str | None:
     return _json_lines(signature.coerce(args) if signature else args)
 
 
-def chosen_output(text: str, outputs: Sequence[str] = ()) -> int | None:
+def chosen_output(text: str, outputs: Sequence[str] = (), *, test_input: str | None = None,
+                  func_name: str | None = None, signature: Signature | None = None
+                  ) -> int | None:
     """The 1-based output the model names as correct: its last `CORRECT: <n>` line, else the
     last "Output 2 is correct" / "The correct output is Output 1" / "choose Output 2"; None for
     `CORRECT: none`, "none of them is correct", or no choice at all. Given the `outputs` it
     was shown, `CORRECT: <an output itself>` (`CORRECT: true`, or `CORRECT: 55` when there
-    is no output 55) names that output."""
+    is no output 55) names that output; given also the `test_input` it was shown (with
+    `func_name` and `signature` for a function problem), an answer that instead writes a test
+    for that input (`assert f(10) == 40`, as small models do) names the output it expects."""
+    choice = _named_choice(text, outputs)
+    if choice is None and test_input is not None and outputs and not _NONE_CORRECT.search(text):
+        choice = _choice_by_test(text, outputs, test_input, func_name, signature)
+    return choice
+
+
+def _choice_by_test(text: str, outputs: Sequence[str], test_input: str, func_name: str | None,
+                    signature: Signature | None) -> int | None:
+    kind = TestKind.FUNCTIONAL if func_name else TestKind.STDIN
+    wanted = _input_value(kind, test_input)
+    expected = {canonical(kind, cleaned)
+                for given, written in io_pairs(text, func_name=func_name, signature=signature)
+                if _input_value(kind, given) == wanted
+                and (cleaned := clean_expected(kind, written)) is not None}
+    if len(expected) != 1:  # no test for this input, or tests that disagree
+        return None
+    matching = [i for i, shown in enumerate(outputs, 1) if canonical(kind, shown) in expected]
+    return matching[0] if len(matching) == 1 else None
+
+
+def _input_value(kind: TestKind, text: str) -> str | None:
+    cleaned = clean_input(kind, text)
+    if cleaned is None or kind is TestKind.STDIN:
+        return None if cleaned is None else input_key(cleaned)
+    return json.dumps([json.loads(line) for line in cleaned.splitlines()], sort_keys=True)
+
+
+def _named_choice(text: str, outputs: Sequence[str]) -> int | None:
     found = _CORRECT.findall(text)
     written = _CORRECT_VALUE.findall(text)
     if found and (found[-1].lower() == "none" or not outputs
