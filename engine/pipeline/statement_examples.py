@@ -14,6 +14,10 @@ prose or needs evaluation). Each example can be turned into an assert-style test
 literal) or a functional test (one JSON value per line; only where every value survives JSON).
 A statement example can itself be wrong (a few HumanEval docstrings are): callers should not
 let one failed example veto a candidate on its own.
+
+The same readers serve model answers (`outputs.py`): `call_examples` finds calls with their
+values as models write them (`assert f(1) == 2`, `print(f(1))  # 2`), `literal_calls` the
+calls alone, and `signature` reads the entry point's parameters from the starter code.
 """
 
 from __future__ import annotations
