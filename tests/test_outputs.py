@@ -239,6 +239,7 @@ def test_an_output_named_by_its_value() -> None:
     assert chosen_output("CORRECT: true", shown) == 1
     assert chosen_output("CORRECT: `false`", shown) == 2
     assert chosen_output("CORRECT: maybe", shown) is None
+    assert chosen_output("CORRECT: [1,2]", ["[1, 2]", "[2, 1]"]) == 1  # JSON in any spacing
     assert chosen_output("CORRECT: true") is None  # without the outputs shown: no choice
     assert chosen_output("CORRECT: 2", ["2", "1"]) == 2  # a number is the output's number
     assert chosen_output("CORRECT: 55", ["56", "55"]) == 2  # unless there is no such output
@@ -250,9 +251,14 @@ def test_an_output_named_by_its_value() -> None:
     ("HumanEval/0", ["true", "false"], 1),  # CORRECT: true
     ("HumanEval/26", ["[2, 3, 4]", "[1, 3, 4]"], 2),  # CORRECT: [1, 3, 4]
     ("HumanEval/55", ["56", "55"], 2),  # CORRECT: 55
+    ("abc320_a", ["321", "320"], 2),  # CORRECT: 320
+    ("2819", ['"512302"', '"512301"'], 1),  # CORRECT: "512302"
+    ("3453", ['["11", "011", "101", "110", "111"]', '["010", "011", "101", "110", "111"]'], 2),
+    ("1873_A", ["SEY\nON\nON\nSEY\nSEY\nSEY", "YES\nYES\nYES\nNO\nNO\nYES"], None),  # yes
+    ("HumanEval/10", ['""', '""'], None),  # CORRECT: none
 ])
 def test_real_adjudications_that_write_the_value(problem_id: str, shown: list[str],
-                                                 choice: int) -> None:
+                                                 choice: int | None) -> None:
     record = real_answer("adjudicate", problem_id)
     for output in shown:  # the outputs this answer was shown
         assert f"```\n{output}\n```" in record["user"]

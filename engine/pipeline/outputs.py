@@ -206,8 +206,13 @@ def _named_choice(text: str, outputs: Sequence[str]) -> int | None:
 
 
 def _plain(text: str) -> str:
-    """An output as written in prose: without Markdown, quotes or surrounding space."""
-    return " ".join(text.strip().strip("`*").strip().strip("'\"").split()).lower()
+    """An output as written in prose: JSON in one spacing; otherwise without Markdown,
+    quotes or surrounding space."""
+    text = text.strip().strip("`*").strip()
+    try:
+        return json.dumps(json.loads(text), sort_keys=True).strip('"').lower()
+    except ValueError:
+        return " ".join(text.strip("'\"").split()).lower()
 
 
 def canonical(kind: TestKind, output: str) -> str:
