@@ -52,6 +52,8 @@ def test_tagged_fences_as_the_prompt_asks() -> None:
     "Input:\n1 2\n\nExpected Output:\n3\n",
     "Test 1 input:\n```\n1 2\n```\nTest 1 output:\n```\n3\n```",
     "1. Input: `1 2`\n   Output: `3`",
+    "For the input:\n```\n1 2\n```\n\nThe output will be:\n```\n3\n```",
+    "With this input:\n```\n1 2\n```\nthe expected output is:\n```\n3\n```",
     "Sample Input 1\n```\n1 2\n```\nSample Output 1\n```\n3\n```",
 ])
 def test_labelled_sections(text: str) -> None:
@@ -110,7 +112,8 @@ def test_real_answer_that_echoes_the_prompt_yields_no_test() -> None:
 
 
 def test_prose_that_mentions_output_is_no_label() -> None:
-    text = "Output the answer modulo 10^9+7.\nInput format is one line.\n```input\n1\n```"
+    text = ("Output the answer modulo 10^9+7.\nInput format is one line.\nThe output\n"
+            "```input\n1\n```")
     assert input_blocks(text) == ["1\n"]
 
 
@@ -276,11 +279,16 @@ def test_an_answer_that_writes_a_test_for_the_input_names_its_output() -> None:
     assert chosen_output("CORRECT: 1\n" + stdin, ["4\n", "3\n"], test_input="1 2\n") == 1
 
 
-def test_real_adjudication_that_writes_a_solution_with_an_assert() -> None:
-    record = real_answer("adjudicate", "mbpp/17")
+def test_real_adjudications_that_write_a_test_instead() -> None:
+    record = real_answer("adjudicate", "mbpp/17")  # a solution, then `assert f(10) == 40`
     assert "CORRECT" not in record["answer"]
     assert chosen_output(record["answer"], ["41", "40"], test_input="10",
                          func_name=record["func_name"]) == 2
+    record = real_answer("adjudicate", "balanced-brackets")  # "For the input: ... The output
+    assert "CORRECT" not in record["answer"]  # will be: ..." after a program
+    shown = ["ON\nSEY\nON\nSEY", "YES\nNO\nYES\nNO"]
+    assert chosen_output(record["answer"], shown, test_input="4\n()[]{}\n([)]\n{[()()]}\n((\n"
+                         ) == 2
 
 
 # --- constraint sets ---------------------------------------------------------------------------

@@ -308,9 +308,11 @@ _BOLD = r"(?:\*\*|__)?"
 _LABEL = re.compile(
     rf"^\s*(?:#{{1,6}}\s*)?(?:[-*+]\s+|\d+[.)]\s+)?{_BOLD}\s*"
     r"(?:(?:test|example|sample)(?:\s*case)?\s*#?\s*\d*\s*[:.)-]?\s*)?"
+    r"(?P<prose>(?:(?:for|and|with)\s+)?(?:the|this|its|an?)\s+)?"
     r"(?:sample\s+|example\s+|test\s+)?"
     r"(?P<role>input|expected\s+output|expected\s+result|expected|output|result)s?"
-    rf"(?:\s*#?\d+)?\s*{_BOLD}\s*(?P<colon>:)?\s*{_BOLD}\s*(?P<rest>.*)$",
+    r"(?:\s*#?\d+)?(?P<verb>\s+(?:(?:will|would|should)\s+be|is|are))?"
+    rf"\s*{_BOLD}\s*(?P<colon>:)?\s*{_BOLD}\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _HEADING = re.compile(
@@ -395,7 +397,9 @@ def _items(text: str) -> list[tuple[str, str, str]]:
             continue
         i += 1
         label = _LABEL.match(line)
-        if label and (label.group("colon") or not label.group("rest").strip(" *_:")):
+        # "The output will be:" is a label; "The output" alone is prose.
+        plain = not (label and (label.group("prose") or label.group("verb")))
+        if label and (label.group("colon") or (plain and not label.group("rest").strip(" *_:"))):
             role = "input" if label.group("role").lower() == "input" else "output"
             items.append(("label", role, label.group("rest").strip()))
         elif _HEADING.match(line):
