@@ -314,6 +314,24 @@ def test_constraint_sets_in_other_shapes(text: str) -> None:
     assert "B" not in sets[0]
 
 
+def test_a_repeated_set_counts_once() -> None:
+    assert split_constraint_sets("## Constraint set 1\nA  b\n## Constraint set 2\na b\n"
+                                 "## Constraint set 3\nC") == ["A  b", "C"]
+
+
+# Distinct sets in the recorded answers: the model keeps to "## Constraint set N" but often
+# writes the same set again.
+CONSTRAINT_SETS = {"HumanEval/0": 6, "HumanEval/10": 2, "HumanEval/26": 10, "HumanEval/55": 1,
+                   "mbpp/2": 2, "mbpp/17": 2, "mbpp/64": 1}
+
+
+@pytest.mark.parametrize("problem_id", sorted(CONSTRAINT_SETS))
+def test_real_constraint_answers(problem_id: str) -> None:
+    sets = split_constraint_sets(real_answer("constraints", problem_id)["answer"])
+    assert len(sets) == CONSTRAINT_SETS[problem_id]
+    assert all("Constraint set" not in s for s in sets)
+
+
 def test_one_idea_is_one_set() -> None:
     assert split_constraint_sets("just one idea") == ["just one idea"]
     assert split_constraint_sets("   ") == []
