@@ -68,7 +68,10 @@ def _choose(blocks: list[str], trees: list[ast.Module | None], name: str, stdin:
     """The index of the program among the blocks (the last that fits best), or None."""
     last_first = [i for i in reversed(range(len(blocks))) if trees[i] is not None]
     for i in last_first:  # a program for this problem
-        fits = _reads_input(blocks[i]) if stdin else bool(name) and _defines(trees[i], name)
+        # A stdin program may be split: `def main(): ...input()...` first, then a block that
+        # only starts it (`threading.Thread(target=main).start()`); together they read input.
+        fits = (_reads_input(_with_earlier_definitions(blocks, trees, i)) if stdin
+                else bool(name) and _defines(trees[i], name))
         if fits:
             return i
     for i in last_first:  # a program, though not for this entry point (or input)
@@ -135,11 +138,22 @@ def sanitize(code: str, entry_point: str) -> str:
                for n in _defined_names(node)}
     lines = code.splitlines()
     kept: list[str] = []
+    previous_end: int | None = None  # last line of the previous statement, when it was kept
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in keep or (
             _is_module_setup(node, modules, entry_point)
         ):
-            kept.append("\n".join(lines[_first_line(node) - 1 : node.end_lineno]))
+            # Next to a kept statement the lines between (blank lines, comments) stay as
+            # written, so an answer with nothing to drop comes back unchanged.
+            start = previous_end + 1 if previous_end is not None else _first_line(node)
+            text = "\n".join(lines[start - 1 : node.end_lineno])
+            if previous_end is not None and kept:
+                kept[-1] += "\n" + text
+            else:
+                kept.append(text)
+            previous_end = node.end_lineno
+        else:
+            previous_end = None
     return "\n\n".join(kept).strip("\n") + "\n" if kept else code
 
 

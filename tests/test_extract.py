@@ -4,6 +4,10 @@ problem, example code dropped) and LiveCodeBench's rule for grading (`extract_lc
 from __future__ import annotations
 
 import ast
+import gzip
+import json
+import re
+from pathlib import Path
 
 import pytest
 from support.real_answers import real_answer, real_answers
@@ -139,6 +143,21 @@ def test_helper_written_in_an_earlier_block_is_brought_along() -> None:
     exec(compile(code.replace("float(input())", "2.0"), "<t>", "exec"), namespace)  # runs
 
 
+def test_a_program_started_from_a_later_block() -> None:
+    """o1-preview's answer to LiveCodeBench abc384_e: the program, then a block that only
+    starts it. LiveCodeBench's rule keeps the starter alone."""
+    answer = (
+        "```python\nimport sys\nimport threading\ndef main():\n    n = int(sys.stdin.readline())\n"
+        "    print(n)\n```\n\nAnd then run the main function in a separate thread:\n\n"
+        "```python\nthreading.Thread(target=main).start()\n```"
+    )
+    code = extract_code(answer, stdin=True)
+    assert code is not None
+    assert "def main" in code and "import threading" in code
+    assert code.rstrip().endswith("threading.Thread(target=main).start()")
+    assert extract_lcb(answer) == "threading.Thread(target=main).start()\n"
+
+
 def test_example_code_at_top_level_is_dropped_for_function_problems() -> None:
     answer = """Here is the solution:
 ```python
@@ -179,7 +198,7 @@ if __name__ == "__main__":
 
 def test_set_up_calls_on_modules_are_kept() -> None:
     code = "import sys\nsys.setrecursionlimit(10000)\n\ndef f(n):\n    return n\n\nprint(f(3))\n"
-    assert sanitize(code, "f") == "import sys\n\nsys.setrecursionlimit(10000)\n\ndef f(n):\n" \
+    assert sanitize(code, "f") == "import sys\nsys.setrecursionlimit(10000)\n\ndef f(n):\n" \
         "    return n\n"
 
 
@@ -196,6 +215,12 @@ def test_set_up_loops_and_guarded_imports_are_kept() -> None:
     namespace: dict[str, object] = {}
     exec(compile(kept, "<t>", "exec"), namespace)
     assert namespace["f"](4) == 28  # type: ignore[operator]
+
+
+def test_code_with_nothing_to_drop_comes_back_unchanged() -> None:
+    code = "from typing import List\n\n# helpers\nimport heapq\n\n\ndef f(x: List[int]) -> int:\n" \
+        "    return heapq.nsmallest(1, x)[0]\n"
+    assert sanitize(code, "f") == code
 
 
 def test_decorators_stay_with_their_function() -> None:
@@ -315,3 +340,36 @@ def test_real_answer_yields_a_program_for_its_problem(record: dict[str, object])
         if isinstance(node, ast.Expr):  # only a module set-up call such as setrecursionlimit
             assert isinstance(node.value, ast.Call)
             assert isinstance(node.value.func, ast.Attribute)
+
+
+# --- o1's LiveCodeBench answers: the solver's rule against the official extraction -------------
+
+# Where the official extraction (the text between the last two fence lines) took no program:
+# an empty trailing fence, or a last block that only starts the program. The solver's rule
+# finds the program in each.
+OFFICIAL_MISSED = {("O1-Mini-2024-09-12", "3637"), ("O1-Mini-2024-09-12", "abc384_g"),
+                   ("O1-Preview-2024-09-12", "3261"), ("O1-Preview-2024-09-12", "abc384_e"),
+                   ("O1-Preview-2024-09-12", "arc184_d")}
+
+
+def test_o1_answers_agree_with_the_official_extraction(shared_data: Path) -> None:
+    differ = set()
+    total = 0
+    for model in ("O1-Mini-2024-09-12", "O1-Preview-2024-09-12"):
+        path = shared_data / "livecodebench" / "raw" / \
+            f"lcb_submissions_{model}_N1_codegeneration_eval_all.json.gz"
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            rows = json.load(handle)
+        for row in rows:
+            total += 1
+            stdin = row["platform"] != "leetcode"
+            names = re.findall(r"def (\w+)\(", row["starter_code"])
+            code = extract_code(row["output_list"][0], func_name=None if stdin else names[-1],
+                                stdin=stdin)
+            if code is None:  # four answers are empty: no program to find
+                assert not row["code_list"][0].strip()
+                continue
+            if code.strip() != row["code_list"][0].strip():
+                differ.add((model, row["question_id"]))
+    assert total == 1760
+    assert differ == OFFICIAL_MISSED
