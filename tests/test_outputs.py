@@ -322,7 +322,8 @@ def test_a_repeated_set_counts_once() -> None:
 # Distinct sets in the recorded answers: the model keeps to "## Constraint set N" but often
 # writes the same set again.
 CONSTRAINT_SETS = {"HumanEval/0": 6, "HumanEval/10": 2, "HumanEval/26": 10, "HumanEval/55": 1,
-                   "mbpp/2": 2, "mbpp/17": 2, "mbpp/64": 1}
+                   "mbpp/2": 2, "mbpp/17": 2, "mbpp/64": 1, "1873_A": 1, "abc320_a": 1,
+                   "3453": 3, "2819": 2, "balanced-brackets": 1, "sum-of-two": 1}
 
 
 @pytest.mark.parametrize("problem_id", sorted(CONSTRAINT_SETS))
