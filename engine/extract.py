@@ -68,7 +68,10 @@ def _choose(blocks: list[str], trees: list[ast.Module | None], name: str, stdin:
     """The index of the program among the blocks (the last that fits best), or None."""
     last_first = [i for i in reversed(range(len(blocks))) if trees[i] is not None]
     for i in last_first:  # a program for this problem
-        fits = _reads_input(blocks[i]) if stdin else bool(name) and _defines(trees[i], name)
+        # A stdin program may be split: `def main(): ...input()...` first, then a block that
+        # only starts it (`threading.Thread(target=main).start()`); together they read input.
+        fits = (_reads_input(_with_earlier_definitions(blocks, trees, i)) if stdin
+                else bool(name) and _defines(trees[i], name))
         if fits:
             return i
     for i in last_first:  # a program, though not for this entry point (or input)
@@ -105,17 +108,20 @@ def sanitize(code: str, entry_point: str) -> str:
     """`code` reduced to what calling `entry_point` needs (EvalPlus's sanitizer): every import,
     and the top-level definitions and assignments reachable from the entry point (or from
     `class Solution`); everything else at top level (example calls, prints, asserts, `if
-    __name__ == "__main__":`) is dropped. Code that does not parse is returned unchanged."""
+    __name__ == "__main__":`) is dropped. Unlike EvalPlus, a top-level loop or `try` that fills
+    in a name the entry point uses (a precomputed table, a guarded import) is kept. Code that
+    does not parse is returned unchanged."""
     tree = _parse(code)
     if tree is None:
         return code
     definitions: dict[str, list[ast.stmt]] = {}
     for node in tree.body:
-        for defined in _defined_names(node):
+        for defined in _defined_names(node) or _set_up_names(node, entry_point):
             definitions.setdefault(defined, []).append(node)
     roots = [n for n in (entry_point, "Solution") if n in definitions]
     if not roots:  # the entry point is not here: keep every definition, drop the examples
-        roots = list(definitions)
+        roots = [node.name for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
     keep: set[int] = set()
     pending = list(roots)
     seen: set[str] = set()
@@ -132,12 +138,53 @@ def sanitize(code: str, entry_point: str) -> str:
                for n in _defined_names(node)}
     lines = code.splitlines()
     kept: list[str] = []
+    previous_end: int | None = None  # last line of the previous statement, when it was kept
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in keep or (
             _is_module_setup(node, modules, entry_point)
         ):
-            kept.append("\n".join(lines[_first_line(node) - 1 : node.end_lineno]))
+            # Next to a kept statement the lines between (blank lines, comments) stay as
+            # written, so an answer with nothing to drop comes back unchanged.
+            start = previous_end + 1 if previous_end is not None else _first_line(node)
+            text = "\n".join(lines[start - 1 : node.end_lineno])
+            if previous_end is not None and kept:
+                kept[-1] += "\n" + text
+            else:
+                kept.append(text)
+            previous_end = node.end_lineno
+        else:
+            previous_end = None
     return "\n\n".join(kept).strip("\n") + "\n" if kept else code
+
+
+def _set_up_names(node: ast.stmt, entry_point: str) -> list[str]:
+    """Names a top-level loop, `with`, `try` or conditional binds, when it is set-up rather
+    than an example: it neither calls the entry point nor prints nor asserts."""
+    if not isinstance(node, (ast.For, ast.While, ast.If, ast.With, ast.Try)) or _is_main_guard(
+            node):
+        return []
+    used = _used_names(node)
+    if entry_point in used or "Solution" in used or "print" in used or any(
+            isinstance(n, ast.Assert) for n in ast.walk(node)):
+        return []
+    return sorted(_all_defined(node) | _mutated_names(node))
+
+
+def _mutated_names(node: ast.AST) -> set[str]:
+    """Names whose items or attributes are assigned (`table[i] = ...`) or whose methods are
+    called (`table.append(...)`) inside `node`."""
+    names: set[str] = set()
+    for inner in ast.walk(node):
+        target = None
+        if isinstance(inner, (ast.Subscript, ast.Attribute)) and isinstance(inner.ctx, ast.Store):
+            target = inner.value
+        elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+            target = inner.func.value
+        while isinstance(target, (ast.Subscript, ast.Attribute)):
+            target = target.value
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+    return names
 
 
 def _is_module_setup(node: ast.stmt, modules: set[str], entry_point: str) -> bool:

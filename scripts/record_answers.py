@@ -211,13 +211,21 @@ def _adjudication(problem: Problem) -> tuple[str, str, str] | None:
 
 
 def _wrong_output(text: str) -> str:
-    """A plausible wrong output: the first number changed by one, else the text reversed."""
+    """A plausible wrong output: a JSON string changed, else the first number changed by
+    one, else true and false swapped, else the text reversed."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, str):
+        return json.dumps(value[::-1] if value[::-1] != value else value + "a")
     match = re.search(r"-?\d+", text)
     if match:
         return text[: match.start()] + str(int(match.group()) + 1) + text[match.end():]
     if "true" in text or "false" in text:
         return text.replace("true", "F").replace("false", "true").replace("F", "false")
-    return text.strip()[::-1] or "0"
+    changed = text.strip()[::-1]
+    return changed if changed != text.strip() else text.strip() + "x"
 
 
 def _wrong_variant(code: str) -> str:

@@ -4,9 +4,13 @@ problem, example code dropped) and LiveCodeBench's rule for grading (`extract_lc
 from __future__ import annotations
 
 import ast
+import gzip
+import json
+import re
+from pathlib import Path
 
 import pytest
-from support.real_answers import real_answers
+from support.real_answers import real_answer, real_answers
 
 from engine.extract import extract_code, extract_lcb, sanitize, strip_thinking
 
@@ -139,6 +143,21 @@ def test_helper_written_in_an_earlier_block_is_brought_along() -> None:
     exec(compile(code.replace("float(input())", "2.0"), "<t>", "exec"), namespace)  # runs
 
 
+def test_a_program_started_from_a_later_block() -> None:
+    """o1-preview's answer to LiveCodeBench abc384_e: the program, then a block that only
+    starts it. LiveCodeBench's rule keeps the starter alone."""
+    answer = (
+        "```python\nimport sys\nimport threading\ndef main():\n    n = int(sys.stdin.readline())\n"
+        "    print(n)\n```\n\nAnd then run the main function in a separate thread:\n\n"
+        "```python\nthreading.Thread(target=main).start()\n```"
+    )
+    code = extract_code(answer, stdin=True)
+    assert code is not None
+    assert "def main" in code and "import threading" in code
+    assert code.rstrip().endswith("threading.Thread(target=main).start()")
+    assert extract_lcb(answer) == "threading.Thread(target=main).start()\n"
+
+
 def test_example_code_at_top_level_is_dropped_for_function_problems() -> None:
     answer = """Here is the solution:
 ```python
@@ -179,8 +198,29 @@ if __name__ == "__main__":
 
 def test_set_up_calls_on_modules_are_kept() -> None:
     code = "import sys\nsys.setrecursionlimit(10000)\n\ndef f(n):\n    return n\n\nprint(f(3))\n"
-    assert sanitize(code, "f") == "import sys\n\nsys.setrecursionlimit(10000)\n\ndef f(n):\n" \
+    assert sanitize(code, "f") == "import sys\nsys.setrecursionlimit(10000)\n\ndef f(n):\n" \
         "    return n\n"
+
+
+def test_set_up_loops_and_guarded_imports_are_kept() -> None:
+    code = (
+        "try:\n    from math import comb\nexcept ImportError:\n    comb = None\n\n"
+        "FACT = [1] * 10\nfor i in range(1, 10):\n    FACT[i] = FACT[i - 1] * i\n\n"
+        "def f(n):\n    return FACT[n] + comb(n, 1)\n\n"
+        "for n in range(3):\n    print(f(n))\n"
+    )
+    kept = sanitize(code, "f")
+    assert "from math import comb" in kept and "FACT[i] = " in kept
+    assert "print" not in kept  # the example loop calls the entry point: dropped
+    namespace: dict[str, object] = {}
+    exec(compile(kept, "<t>", "exec"), namespace)
+    assert namespace["f"](4) == 28  # type: ignore[operator]
+
+
+def test_code_with_nothing_to_drop_comes_back_unchanged() -> None:
+    code = "from typing import List\n\n# helpers\nimport heapq\n\n\ndef f(x: List[int]) -> int:\n" \
+        "    return heapq.nsmallest(1, x)[0]\n"
+    assert sanitize(code, "f") == code
 
 
 def test_decorators_stay_with_their_function() -> None:
@@ -252,18 +292,39 @@ def _program_answers() -> list[dict[str, object]]:
     return real_answers("probe", "diversity")
 
 
+def test_real_answers_whose_last_block_was_example_code() -> None:
+    """The default model ends these answers with asserts after the function: the LCB rule
+    submits them, the solver's rule drops them."""
+    for problem_id in ("mbpp/17", "mbpp/64"):
+        record = real_answer("probe", problem_id)
+        assert "\nassert " in extract_lcb(record["answer"], func_name=record["func_name"])
+        assert "assert" not in extract_code(record["answer"], func_name=record["func_name"])
+    record = real_answer("selftest", "sum-of-two")  # only sample input and output fences
+    assert extract_code(record["answer"], stdin=True) is None
+    assert extract_lcb(record["answer"]) is not None  # an output block, taken as the program
+
+
 def test_there_are_real_answers_to_read() -> None:
     assert len(_program_answers()) >= 8
 
 
-@pytest.mark.parametrize("record", _program_answers(), ids=lambda r: f"{r['purpose']}-"
-                         f"{r['problem_id']}")
+# Self-test answers in which the model wrote a solution with its own test harness (a test
+# function and its call, a loop over test cases, asserts): the program is still found.
+HARNESSED = ["HumanEval/0", "HumanEval/26", "mbpp/2", "mbpp/17", "mbpp/64"]
+
+
+@pytest.mark.parametrize("record", [
+    *_program_answers(), *(real_answer("selftest", p) for p in HARNESSED)],
+    ids=lambda r: f"{r['purpose']}-{r['problem_id']}")
 def test_real_answer_yields_a_program_for_its_problem(record: dict[str, object]) -> None:
     stdin = record["test_kind"] == "stdin"
     func_name = record["func_name"]
     assert isinstance(func_name, str | None)
     code = extract_code(str(record["answer"]), func_name=func_name, stdin=stdin)
     assert code is not None, "no program found in a real answer"
+    namespace: dict[str, object] = {}
+    if not stdin:
+        exec(compile(code, "<answer>", "exec"), namespace)  # loading it runs no example
     tree = ast.parse(code)
     if stdin:
         assert "input" in code or "stdin" in code or "open(0" in code
@@ -279,3 +340,36 @@ def test_real_answer_yields_a_program_for_its_problem(record: dict[str, object])
         if isinstance(node, ast.Expr):  # only a module set-up call such as setrecursionlimit
             assert isinstance(node.value, ast.Call)
             assert isinstance(node.value.func, ast.Attribute)
+
+
+# --- o1's LiveCodeBench answers: the solver's rule against the official extraction -------------
+
+# Where the official extraction (the text between the last two fence lines) took no program:
+# an empty trailing fence, or a last block that only starts the program. The solver's rule
+# finds the program in each.
+OFFICIAL_MISSED = {("O1-Mini-2024-09-12", "3637"), ("O1-Mini-2024-09-12", "abc384_g"),
+                   ("O1-Preview-2024-09-12", "3261"), ("O1-Preview-2024-09-12", "abc384_e"),
+                   ("O1-Preview-2024-09-12", "arc184_d")}
+
+
+def test_o1_answers_agree_with_the_official_extraction(shared_data: Path) -> None:
+    differ = set()
+    total = 0
+    for model in ("O1-Mini-2024-09-12", "O1-Preview-2024-09-12"):
+        path = shared_data / "livecodebench" / "raw" / \
+            f"lcb_submissions_{model}_N1_codegeneration_eval_all.json.gz"
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            rows = json.load(handle)
+        for row in rows:
+            total += 1
+            stdin = row["platform"] != "leetcode"
+            names = re.findall(r"def (\w+)\(", row["starter_code"])
+            code = extract_code(row["output_list"][0], func_name=None if stdin else names[-1],
+                                stdin=stdin)
+            if code is None:  # four answers are empty: no program to find
+                assert not row["code_list"][0].strip()
+                continue
+            if code.strip() != row["code_list"][0].strip():
+                differ.add((model, row["question_id"]))
+    assert total == 1760
+    assert differ == OFFICIAL_MISSED

@@ -17,11 +17,16 @@ from engine.pipeline.outputs import (
     proposed_tests,
 )
 from engine.pipeline.plansearch import split_constraint_sets
-from engine.pipeline.statement_examples import parameters
+from engine.pipeline.statement_examples import Signature, signature
 from engine.problems.model import TestKind
 
 FUNCTIONAL = TestKind.FUNCTIONAL
 STDIN = TestKind.STDIN
+
+
+def _sig(*names: str) -> Signature:
+    """A signature without annotations: names only."""
+    return Signature(names, ("",) * len(names))
 
 
 def _clean_pairs(kind: TestKind, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -47,6 +52,8 @@ def test_tagged_fences_as_the_prompt_asks() -> None:
     "Input:\n1 2\n\nExpected Output:\n3\n",
     "Test 1 input:\n```\n1 2\n```\nTest 1 output:\n```\n3\n```",
     "1. Input: `1 2`\n   Output: `3`",
+    "For the input:\n```\n1 2\n```\n\nThe output will be:\n```\n3\n```",
+    "With this input:\n```\n1 2\n```\nthe expected output is:\n```\n3\n```",
     "Sample Input 1\n```\n1 2\n```\nSample Output 1\n```\n3\n```",
 ])
 def test_labelled_sections(text: str) -> None:
@@ -84,8 +91,29 @@ def test_an_output_without_an_input_is_dropped() -> None:
     assert [s.output for s in proposed_tests("Input: 1\nInput: 2\nOutput: 3")] == [None, "3\n"]
 
 
+def test_the_prompts_placeholder_is_no_test() -> None:
+    text = "For each test write:\n```input\n...\n```\n```output\n...\n```\n```input\n2\n```"
+    assert io_pairs(text) == []
+    assert input_blocks(text) == ["2\n"]
+
+
+def test_an_echoed_prompt_in_plain_fences_is_no_input() -> None:
+    text = "```\nExample 1 expected output:\n```\n```\nFor each test write the input in a block " \
+        "tagged `input`:\n```\n```\n3 4\n```"
+    assert input_blocks(text) == ["3 4\n"]
+
+
+def test_real_answer_that_echoes_the_prompt_yields_no_test() -> None:
+    """The model copied the statement and the prompt into an unclosed python fence: fences
+    pair up wrongly, and none of the prose they hold may pass for a test."""
+    record = real_answer("selftest", "1873_A")
+    assert io_pairs(record["answer"]) == []
+    assert input_blocks(record["answer"]) == []
+
+
 def test_prose_that_mentions_output_is_no_label() -> None:
-    text = "Output the answer modulo 10^9+7.\nInput format is one line.\n```input\n1\n```"
+    text = ("Output the answer modulo 10^9+7.\nInput format is one line.\nThe output\n"
+            "```input\n1\n```")
     assert input_blocks(text) == ["1\n"]
 
 
@@ -98,8 +126,38 @@ def test_prose_that_mentions_output_is_no_label() -> None:
     ">>> f(1, [2, 3])\n3", "f(a=1, b=[2, 3]) == 3",
 ])
 def test_calls_with_values(line: str) -> None:
-    pairs = io_pairs(f"Tests:\n```python\n{line}\n```", func_name="f", params=["a", "b"])
+    pairs = io_pairs(f"Tests:\n```python\n{line}\n```", func_name="f", signature=_sig("a", "b"))
     assert _clean_pairs(FUNCTIONAL, pairs) == [("1\n[2, 3]", "3")]
+
+
+def test_named_arguments_follow_the_signature() -> None:
+    text = "Input: k = 3, nums = [1, 2]\nOutput: 4\n\n```input\nnums = [5], k = 0\n```"
+    assert io_pairs(text, func_name="f", signature=_sig("nums", "k")) == [("[1, 2]\n3", "4\n")]
+    assert input_blocks(text, func_name="f", signature=_sig("nums", "k")) == ["[1, 2]\n3", "[5]\n0"]
+    # Without the signature they are taken in the order written.
+    assert clean_input(FUNCTIONAL, io_pairs(text)[0][0]) == "3\n[1, 2]"
+
+
+def test_the_signature_reads_what_small_models_write() -> None:
+    typed = Signature(("nums", "k"), ("List[int]", "int"))
+    # Strings written for non-string parameters are read as the values they spell.
+    assert input_blocks('```json\n{"input": ["[1, 2]", "3"]}\n```', func_name="f",
+                        signature=typed) == ["[1, 2]\n3"]
+    assert input_blocks('```input\n"abc"\n```', func_name="g",
+                        signature=Signature(("s",), ("str",))) == ['"abc"']
+    # One value per line for a one-parameter function: one input per line.
+    one = Signature(("s",), ("str",))
+    assert input_blocks("```input\n'a'\n'bb'\n'c\n```", func_name="g", signature=one) == [
+        '"a"', '"bb"']  # the last line was cut off by the token limit
+    # Several inputs in one block, a label line, and the expected value written along.
+    assert input_blocks("```json\ninput\n[1]\n2\n[3]\n4\n```", func_name="f",
+                        signature=typed) == ["[1]\n2", "[3]\n4"]
+    assert input_blocks("```json\ninput\n[1]\n2\n[1]\n```", func_name="f",
+                        signature=typed) == ["[1]\n2"]
+    # Objects keyed by the parameters, with other keys around them.
+    objects = '```input\n{"nums": [1], "k": 2, "note": false, "expected": 3}\n```'
+    assert io_pairs(objects, func_name="f", signature=typed) == [("[1]\n2", "3")]
+    assert input_blocks(objects, func_name="f", signature=typed) == ["[1]\n2"]
 
 
 def test_calls_without_values_are_inputs() -> None:
@@ -134,11 +192,18 @@ def test_test_objects_in_json_and_code() -> None:
     text = ('```json\n{"input": "cat", "output": "catac"}\n```\n'
             '```python\ntests = [{"input": [[1, 2], 3], "expected": 4},\n'
             '         {"input": {"b": 1, "a": [5]}, "output": 6}]\n```')
-    assert io_pairs(text, func_name="f", params=["a", "b"]) == [
+    assert io_pairs(text, func_name="f", signature=_sig("a", "b")) == [
         ("[1, 2]\n3", "4"), ("[5]\n1", "6")]
-    assert io_pairs(text, func_name="g", params=["s"])[0] == ('"cat"', '"catac"')
+    assert io_pairs(text, func_name="g", signature=_sig("s"))[0] == ('"cat"', '"catac"')
     assert io_pairs('```json\n[{"input": "3\\n1 2 3", "output": "6"}]\n```') == [
         ("3\n1 2 3", "6")]
+
+
+def test_javascript_style_objects_in_a_cut_off_fence() -> None:
+    text = "```python\ntests = [\n  {input: 'ab', output: 'ba'},\n  {input: 'x', output: 'x'},\n" \
+        "  {input: 'abc', out"
+    assert io_pairs(text, func_name="f", signature=_sig("s")) == [('"ab"', '"ba"'), ('"x"', '"x"')]
+    assert io_pairs(text) == [("ab", "ba"), ("x", "x")]  # stdin: the strings themselves
 
 
 def test_duplicates_count_once() -> None:
@@ -172,6 +237,60 @@ def test_chosen_output(text: str, choice: int | None) -> None:
     assert chosen_output(text) == choice
 
 
+def test_an_output_named_by_its_value() -> None:
+    shown = ["true", "false"]
+    assert chosen_output("CORRECT: true", shown) == 1
+    assert chosen_output("CORRECT: `false`", shown) == 2
+    assert chosen_output("CORRECT: maybe", shown) is None
+    assert chosen_output("CORRECT: [1,2]", ["[1, 2]", "[2, 1]"]) == 1  # JSON in any spacing
+    assert chosen_output("CORRECT: true") is None  # without the outputs shown: no choice
+    assert chosen_output("CORRECT: 2", ["2", "1"]) == 2  # a number is the output's number
+    assert chosen_output("CORRECT: 55", ["56", "55"]) == 2  # unless there is no such output
+    assert chosen_output("CORRECT: 7", ["56", "55"]) is None
+    assert chosen_output("CORRECT: 7") == 7  # without the outputs, as written
+
+
+@pytest.mark.parametrize(("problem_id", "shown", "choice"), [
+    ("HumanEval/0", ["true", "false"], 1),  # CORRECT: true
+    ("HumanEval/26", ["[2, 3, 4]", "[1, 3, 4]"], 2),  # CORRECT: [1, 3, 4]
+    ("HumanEval/55", ["56", "55"], 2),  # CORRECT: 55
+    ("abc320_a", ["321", "320"], 2),  # CORRECT: 320
+    ("2819", ['"512302"', '"512301"'], 1),  # CORRECT: "512302"
+    ("3453", ['["11", "011", "101", "110", "111"]', '["010", "011", "101", "110", "111"]'], 2),
+    ("1873_A", ["SEY\nON\nON\nSEY\nSEY\nSEY", "YES\nYES\nYES\nNO\nNO\nYES"], None),  # yes
+    ("HumanEval/10", ['""', '""'], None),  # CORRECT: none
+])
+def test_real_adjudications_that_write_the_value(problem_id: str, shown: list[str],
+                                                 choice: int | None) -> None:
+    record = real_answer("adjudicate", problem_id)
+    for output in shown:  # the outputs this answer was shown
+        assert f"```\n{output}\n```" in record["user"]
+    assert chosen_output(record["answer"], shown) == choice
+
+
+def test_an_answer_that_writes_a_test_for_the_input_names_its_output() -> None:
+    answer = "```python\ndef f(a):\n    return 4 * a\n\nassert f(10) == 40\nassert f(2) == 8\n```"
+    assert chosen_output(answer, ["41", "40"], test_input="10", func_name="f") == 2
+    assert chosen_output(answer, ["41", "40"]) is None  # without the input: no choice
+    assert chosen_output(answer, ["41", "42"], test_input="10", func_name="f") is None
+    assert chosen_output(answer, ["41", "40"], test_input="3", func_name="f") is None
+    stdin = "Input:\n```\n1 2\n```\nOutput:\n```\n3\n```"
+    assert chosen_output(stdin, ["4\n", "3\n"], test_input="1 2\n") == 2
+    assert chosen_output("CORRECT: 1\n" + stdin, ["4\n", "3\n"], test_input="1 2\n") == 1
+
+
+def test_real_adjudications_that_write_a_test_instead() -> None:
+    record = real_answer("adjudicate", "mbpp/17")  # a solution, then `assert f(10) == 40`
+    assert "CORRECT" not in record["answer"]
+    assert chosen_output(record["answer"], ["41", "40"], test_input="10",
+                         func_name=record["func_name"]) == 2
+    record = real_answer("adjudicate", "balanced-brackets")  # "For the input: ... The output
+    assert "CORRECT" not in record["answer"]  # will be: ..." after a program
+    shown = ["ON\nSEY\nON\nSEY", "YES\nNO\nYES\nNO"]
+    assert chosen_output(record["answer"], shown, test_input="4\n()[]{}\n([)]\n{[()()]}\n((\n"
+                         ) == 2
+
+
 # --- constraint sets ---------------------------------------------------------------------------
 
 
@@ -195,6 +314,25 @@ def test_constraint_sets_in_other_shapes(text: str) -> None:
     assert "B" not in sets[0]
 
 
+def test_a_repeated_set_counts_once() -> None:
+    assert split_constraint_sets("## Constraint set 1\nA  b\n## Constraint set 2\na b\n"
+                                 "## Constraint set 3\nC") == ["A  b", "C"]
+
+
+# Distinct sets in the recorded answers: the model keeps to "## Constraint set N" but often
+# writes the same set again.
+CONSTRAINT_SETS = {"HumanEval/0": 6, "HumanEval/10": 2, "HumanEval/26": 10, "HumanEval/55": 1,
+                   "mbpp/2": 2, "mbpp/17": 2, "mbpp/64": 1, "1873_A": 1, "abc320_a": 1,
+                   "3453": 3, "2819": 2, "balanced-brackets": 1, "sum-of-two": 1}
+
+
+@pytest.mark.parametrize("problem_id", sorted(CONSTRAINT_SETS))
+def test_real_constraint_answers(problem_id: str) -> None:
+    sets = split_constraint_sets(real_answer("constraints", problem_id)["answer"])
+    assert len(sets) == CONSTRAINT_SETS[problem_id]
+    assert all("Constraint set" not in s for s in sets)
+
+
 def test_one_idea_is_one_set() -> None:
     assert split_constraint_sets("just one idea") == ["just one idea"]
     assert split_constraint_sets("   ") == []
@@ -211,8 +349,8 @@ def _func(record: dict[str, object]) -> str | None:
     return None if record["test_kind"] == "stdin" else str(record["func_name"])
 
 
-def _params(record: dict[str, object]) -> list[str] | None:
-    return parameters(str(record["user"]), _func(record))
+def _signature(record: dict[str, object]) -> Signature | None:
+    return signature(str(record["user"]), _func(record))
 
 
 # Tests read from recorded self-test answers (at least this many usable pairs). Pinned to the
@@ -223,6 +361,8 @@ SELFTEST_PAIRS = {
     "HumanEval/26": 6,  # a Python list of {"input", "output"} dicts
     "HumanEval/55": 5,  # bulleted **Input:** / **Expected Output:** with {"result": v}
     "mbpp/17": 4,  # asserts after the function
+    "2819": 14,  # numbered **Input: `"..."`** with "- Expected Output: `...`" below
+    "3453": 5,  # JavaScript-style {input: '3', output: [...]} in a fence cut off by the limit
 }
 
 
@@ -231,7 +371,7 @@ def test_real_selftest_answers(problem_id: str) -> None:
     record = real_answer("selftest", problem_id)
     kind = _kind(record)
     pairs = _clean_pairs(kind, io_pairs(record["answer"], func_name=_func(record),
-                                        params=_params(record)))
+                                        signature=_signature(record)))
     assert len(pairs) >= SELFTEST_PAIRS[problem_id]
     for test_input, expected in pairs:
         if kind is FUNCTIONAL:
@@ -240,10 +380,34 @@ def test_real_selftest_answers(problem_id: str) -> None:
             json.loads(expected)
 
 
+# Inputs read from recorded differential answers (at least this many), pinned likewise.
+DIFFERENTIAL_INPUTS = {
+    "HumanEval/10": 4,  # one string per line in an ```input fence, the last one cut off
+    "HumanEval/26": 5,  # {"input": "[1, 2, 3, 2, 4]", ...}: a list written as a string
+    "HumanEval/55": 3,  # {"n": 10, "isTest": false, "expected": 55} objects
+    "mbpp/2": 2,  # an `input` line, both arguments, then the expected value
+    "balanced-brackets": 1,  # the ```input fence the prompt asks for
+}
+
+
+@pytest.mark.parametrize("problem_id", sorted(DIFFERENTIAL_INPUTS))
+def test_real_differential_answers(problem_id: str) -> None:
+    record = real_answer("differential", problem_id)
+    kind = _kind(record)
+    inputs = [clean_input(kind, text) for text in input_blocks(
+        record["answer"], func_name=_func(record), signature=_signature(record))]
+    assert None not in inputs
+    assert len(inputs) >= DIFFERENTIAL_INPUTS[problem_id]
+    if kind is FUNCTIONAL:
+        sig = _signature(record)
+        width = len(sig.names) if sig else 1
+        assert all(len(text.splitlines()) == width for text in inputs if text)  # type: ignore
+
+
 def test_recorded_selftest_answers_mostly_yield_tests() -> None:
     records = real_answers("selftest")
     assert len(records) >= 5
     yielding = [r["problem_id"] for r in records
                 if _clean_pairs(_kind(r), io_pairs(r["answer"], func_name=_func(r),
-                                                    params=_params(r)))]
+                                                    signature=_signature(r)))]
     assert len(yielding) >= 0.6 * len(records), yielding

@@ -14,23 +14,29 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.pipeline.statement_examples import (
+    Signature,
+    bracket_end,
     call_examples,
     functional_test,
     json_safe,
     literal_args,
     literal_calls,
+    named_args,
 )
 from engine.problems.model import TestKind
 from engine.sandbox.compare import outputs_match
 
 _CORRECT = re.compile(r"CORRECT\s*:\s*\**\s*(?:output\s*)?#?\s*(\d+|none)", re.IGNORECASE)
+_CORRECT_VALUE = re.compile(r"^[ \t*]*CORRECT\s*:\s*(.+?)[ \t*]*$", re.IGNORECASE | re.MULTILINE)
 # How the model names its choice when it forgets the `CORRECT: n` line.
 _CHOICE = (
-    re.compile(r"\boutput\s*#?\s*(\d+)\s*\**\s*(?:\((?:[^()]|\([^()]*\))*\)\s*)?is\s+(?:the\s+|also\s+)?"
-               r"(?:correct|right|expected)\b", re.IGNORECASE),
+    # "Output 2 is correct", "Output 2 (from 1 program(s)) is the correct one"
+    re.compile(r"\boutput\s*#?\s*(\d+)\s*\**\s*(?:\((?:[^()]|\([^()]*\))*\)\s*)?"
+               r"is\s+(?:the\s+|also\s+)?(?:correct|right|expected)\b", re.IGNORECASE),
     re.compile(r"\b(?:correct|right|expected)\s+(?:output|answer|one)\s+is\s*:?\s*\**\s*"
                r"(?:output\s*)?#?\s*(\d+)\b", re.IGNORECASE),
     re.compile(r"\b(?:choose|select|pick)\s+\**\s*output\s*#?\s*(\d+)", re.IGNORECASE),
@@ -41,32 +47,43 @@ _NONE_CORRECT = re.compile(
 
 
 def input_blocks(text: str, *, func_name: str | None = None,
-                 params: list[str] | None = None) -> list[str]:
+                 signature: Signature | None = None) -> list[str]:
     """The test inputs a model's answer proposes, in order, in every shape it writes them
     (see `proposed_tests`); with `func_name`, calls of it (`f(1, 2)`) too, as JSON lines.
-    `params` (the entry point's parameter names, `statement_examples.parameters`) places
-    keyword arguments and tells one list argument from a list of arguments."""
-    found = [section.input for section in proposed_tests(text)]
-    found += [test_input for test_input, _ in _dict_tests(text, func_name, params)]
+    `signature` (`statement_examples.signature(starter_code, func_name)`) places named
+    arguments, reads strings written for other types, and splits a block holding several
+    inputs (one value per line for a one-parameter function)."""
+    found: list[str] = []
+    for section in proposed_tests(text):
+        found += _inputs(section.input, signature) if func_name else [section.input]
+    found += [test_input for test_input, _ in _dict_tests(text, func_name, signature)]
     if func_name:
-        found += [_json_lines(list(args)) for args in literal_calls(text, func_name)]
+        found += [_call_input(list(args), signature) for args in literal_calls(text, func_name)]
     return _unique([f for f in found if f is not None and f.strip()])
 
 
-def io_pairs(text: str, *, func_name: str | None = None, params: list[str] | None = None
+def io_pairs(text: str, *, func_name: str | None = None, signature: Signature | None = None
              ) -> list[tuple[str, str]]:
     """(input, expected output) for every test the answer writes with its output: labelled or
     tagged input/output sections and fences; with `func_name`, also calls with their values
     (`f(1, 2) == 3`, `assert f(1, 2) == 3`, `print(f(1, 2))  # 3`, `>>> f(1, 2)` then `3`)
     with the arguments as JSON lines and the value as JSON; and objects such as
-    `{"input": ..., "output": ...}` in JSON fences or in code. `params` as for `input_blocks`."""
-    pairs = [(s.input, s.output) for s in proposed_tests(text) if s.output is not None]
-    pairs += [(i, o) for i, o in _dict_tests(text, func_name, params) if o is not None]
+    `{"input": ..., "output": ...}` in fences or code. `signature` as for `input_blocks`."""
+    pairs: list[tuple[str, str]] = []
+    for section in proposed_tests(text):
+        if section.output is None:
+            continue
+        inputs = _inputs(section.input, signature) if func_name else [section.input]
+        if len(inputs) == 1:  # an output belongs to one input
+            pairs.append((inputs[0], section.output))
+    pairs += [(i, o) for i, o in _dict_tests(text, func_name, signature) if o is not None]
     if func_name:
-        for example in call_examples(text, func_name, params):
+        names = list(signature.names) if signature else None
+        for example in call_examples(text, func_name, names):
             test = functional_test(example)
             if test is not None:
-                pairs.append((test.input, test.expected))
+                pairs.append((_call_input(list(example.args), signature) or test.input,
+                              test.expected))
     seen: set[tuple[str, str]] = set()
     unique = []
     for pair in pairs:
@@ -77,13 +94,106 @@ def io_pairs(text: str, *, func_name: str | None = None, params: list[str] | Non
     return unique
 
 
-def chosen_output(text: str) -> int | None:
+def _inputs(text: str, signature: Signature | None) -> list[str]:
+    """A written functional input as JSON lines, given the signature: by name (`b = 2, a = 1`),
+    strings read as the values they spell where the parameter is no string, a block of
+    several inputs split (one per line for one parameter), a trailing value beyond the
+    parameters (the expected output written along) dropped. Without a signature, or when it
+    cannot be read, the text unchanged (`clean_input` converts what it can)."""
+    if signature is None or not signature.names:
+        return [text]
+    body = _LABEL_LINE.sub("", text.strip().strip("`"), count=1).strip()
+    n = len(signature.names)
+    named = named_args(body, list(signature.names))
+    if named is not None:
+        groups = [named]
+    else:
+        values = _line_values(body)
+        if values is None:
+            return [text]
+        if len(values) == n:
+            groups = [values]
+        elif len(values) % n == 0:
+            groups = [values[i : i + n] for i in range(0, len(values), n)]
+        elif len(values) > n:
+            groups = [values[:n]]
+        else:
+            return [text]
+    converted = [_json_lines(signature.coerce(group)) for group in groups]
+    return [c for c in converted if c is not None] or [text]
+
+
+_LABEL_LINE = re.compile(r"^\s*(?:input|arguments|args)\s*:?\s*\n", re.IGNORECASE)
+
+
+def _line_values(body: str) -> list[object] | None:
+    """One value per line (JSON or a Python literal, a bare tuple being several); a last line
+    cut off by the token limit is dropped."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    values: list[object] = []
+    for number, line in enumerate(lines):
+        parsed = literal_args(line)
+        if parsed is None:
+            if number == len(lines) - 1 and number > 0:
+                break
+            return None
+        values += parsed
+    return values
+
+
+def _call_input(args: list[object], signature: Signature | None) -> str | None:
+    return _json_lines(signature.coerce(args) if signature else args)
+
+
+def chosen_output(text: str, outputs: Sequence[str] = (), *, test_input: str | None = None,
+                  func_name: str | None = None, signature: Signature | None = None
+                  ) -> int | None:
     """The 1-based output the model names as correct: its last `CORRECT: <n>` line, else the
     last "Output 2 is correct" / "The correct output is Output 1" / "choose Output 2"; None for
-    `CORRECT: none`, "none of them is correct", or no choice at all."""
+    `CORRECT: none`, "none of them is correct", or no choice at all. Given the `outputs` it
+    was shown, `CORRECT: <an output itself>` (`CORRECT: true`, or `CORRECT: 55` when there
+    is no output 55) names that output; given also the `test_input` it was shown (with
+    `func_name` and `signature` for a function problem), an answer that instead writes a test
+    for that input (`assert f(10) == 40`, as small models do) names the output it expects."""
+    choice = _named_choice(text, outputs)
+    if choice is None and test_input is not None and outputs and not _NONE_CORRECT.search(text):
+        choice = _choice_by_test(text, outputs, test_input, func_name, signature)
+    return choice
+
+
+def _choice_by_test(text: str, outputs: Sequence[str], test_input: str, func_name: str | None,
+                    signature: Signature | None) -> int | None:
+    kind = TestKind.FUNCTIONAL if func_name else TestKind.STDIN
+    wanted = _input_value(kind, test_input)
+    expected = {canonical(kind, cleaned)
+                for given, written in io_pairs(text, func_name=func_name, signature=signature)
+                if _input_value(kind, given) == wanted
+                and (cleaned := clean_expected(kind, written)) is not None}
+    if len(expected) != 1:  # no test for this input, or tests that disagree
+        return None
+    matching = [i for i, shown in enumerate(outputs, 1) if canonical(kind, shown) in expected]
+    return matching[0] if len(matching) == 1 else None
+
+
+def _input_value(kind: TestKind, text: str) -> str | None:
+    cleaned = clean_input(kind, text)
+    if cleaned is None or kind is TestKind.STDIN:
+        return None if cleaned is None else input_key(cleaned)
+    return json.dumps([json.loads(line) for line in cleaned.splitlines()], sort_keys=True)
+
+
+def _named_choice(text: str, outputs: Sequence[str]) -> int | None:
     found = _CORRECT.findall(text)
-    if found:
+    written = _CORRECT_VALUE.findall(text)
+    if found and (found[-1].lower() == "none" or not outputs
+                  or 1 <= int(found[-1]) <= len(outputs)):
         return None if found[-1].lower() == "none" else int(found[-1])
+    if written and outputs:  # `CORRECT: 55` with two outputs shown: the value, not a number
+        value = _plain(written[-1])
+        matching = [i for i, shown in enumerate(outputs, 1) if _plain(shown) == value]
+        return matching[0] if len(matching) == 1 else None
+    if found:
+        return None
     last: tuple[int, int] | None = None  # (position, number)
     for pattern in _CHOICE:
         for match in pattern.finditer(text):
@@ -93,6 +203,16 @@ def chosen_output(text: str) -> int | None:
     if last is None or (none and none[-1] > last[0]):
         return None
     return last[1]
+
+
+def _plain(text: str) -> str:
+    """An output as written in prose: JSON in one spacing; otherwise without Markdown,
+    quotes or surrounding space."""
+    text = text.strip().strip("`*").strip()
+    try:
+        return json.dumps(json.loads(text), sort_keys=True).strip('"').lower()
+    except ValueError:
+        return " ".join(text.strip("'\"").split()).lower()
 
 
 def canonical(kind: TestKind, output: str) -> str:
@@ -188,9 +308,11 @@ _BOLD = r"(?:\*\*|__)?"
 _LABEL = re.compile(
     rf"^\s*(?:#{{1,6}}\s*)?(?:[-*+]\s+|\d+[.)]\s+)?{_BOLD}\s*"
     r"(?:(?:test|example|sample)(?:\s*case)?\s*#?\s*\d*\s*[:.)-]?\s*)?"
+    r"(?P<prose>(?:(?:for|and|with)\s+)?(?:the|this|its|an?)\s+)?"
     r"(?:sample\s+|example\s+|test\s+)?"
     r"(?P<role>input|expected\s+output|expected\s+result|expected|output|result)s?"
-    rf"(?:\s*#?\d+)?\s*{_BOLD}\s*(?P<colon>:)?\s*{_BOLD}\s*(?P<rest>.*)$",
+    r"(?:\s*#?\d+)?(?P<verb>\s+(?:(?:will|would|should)\s+be|is|are))?"
+    rf"\s*{_BOLD}\s*(?P<colon>:)?\s*{_BOLD}\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _HEADING = re.compile(
@@ -229,15 +351,18 @@ def proposed_tests(text: str) -> list[Section]:
                         lines.append(items[i][2])
                         i += 1
                     body = "\n".join(lines) + "\n" if lines else ""
+        elif kind == "fence" and _holds_test_objects(body):
+            continue  # {"input": ..., "output": ...}: read by _dict_tests
         elif kind == "fence" and role in ("input", "output"):
             pass
-        elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body):
+        elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body) and not (
+                _looks_like_prose(body)):
             plain_in_section += 1
             role = "output" if headed and plain_in_section % 2 == 0 and pending else "input"
         else:
             continue
         body = _strip_inline(body)
-        if not body.strip():
+        if body.strip() in ("", "...", "…"):  # empty, or the prompt's own placeholder
             continue
         if role == "input":
             if pending is not None:
@@ -272,7 +397,9 @@ def _items(text: str) -> list[tuple[str, str, str]]:
             continue
         i += 1
         label = _LABEL.match(line)
-        if label and (label.group("colon") or not label.group("rest").strip(" *_:")):
+        # "The output will be:" is a label; "The output" alone is prose.
+        plain = not (label and (label.group("prose") or label.group("verb")))
+        if label and (label.group("colon") or (plain and not label.group("rest").strip(" *_:"))):
             role = "input" if label.group("role").lower() == "input" else "output"
             items.append(("label", role, label.group("rest").strip()))
         elif _HEADING.match(line):
@@ -315,7 +442,7 @@ _INPUT_KEYS = ("input", "inputs", "args", "arguments", "stdin")
 _OUTPUT_KEYS = ("output", "expected", "expected_output", "expectedoutput", "result", "stdout")
 
 
-def _dict_tests(text: str, func_name: str | None, params: list[str] | None
+def _dict_tests(text: str, func_name: str | None, signature: Signature | None
                 ) -> list[tuple[str, str | None]]:
     """Tests written as objects, `{"input": "cat", "output": "catac"}`, alone or in a list,
     in JSON fences or as literals in code: (input, output or None), in the functional format
@@ -324,12 +451,15 @@ def _dict_tests(text: str, func_name: str | None, params: list[str] | None
     for node in _dict_nodes(text):
         keys = {k.lower().replace(" ", "_"): v for k, v in node.items() if isinstance(k, str)}
         given = next((keys[k] for k in _INPUT_KEYS if k in keys), _MISSING)
+        if given is _MISSING and func_name and signature and signature.names and all(
+                name.lower() in keys for name in signature.names):
+            given = {name: keys[name.lower()] for name in signature.names}  # {"n": 10, ...}
         if given is _MISSING:
             continue
         expected = next((keys[k] for k in _OUTPUT_KEYS if k in keys), _MISSING)
         if func_name:
-            args = _arguments(given, params)
-            test_input = None if args is None else _json_lines(args)
+            args = _arguments(given, signature)
+            test_input = None if args is None else _call_input(args, signature)
             output = None if expected is _MISSING else _json_lines([expected])
         else:
             test_input = given if isinstance(given, str) else None
@@ -344,50 +474,85 @@ def _dict_tests(text: str, func_name: str | None, params: list[str] | None
 _MISSING = object()
 
 
-def _arguments(given: object, params: list[str] | None) -> list[object] | None:
+def _arguments(given: object, signature: Signature | None) -> list[object] | None:
     """A test object's input as call arguments: by name from a dict, spread from a list that
     has one value per parameter, else the one argument."""
+    names = list(signature.names) if signature else []
     if isinstance(given, dict):
-        if params and set(given) == set(params):
-            return [given[p] for p in params]
-        return list(given.values()) if not params else None
-    if params is not None and len(params) > 1:
-        if isinstance(given, (list, tuple)) and len(given) == len(params):
+        if names and set(given) == set(names):
+            return [given[p] for p in names]
+        return list(given.values()) if not names else None
+    if len(names) > 1:
+        if isinstance(given, (list, tuple)) and len(given) == len(names):
             return list(given)
         return None
     return [given]
 
 
 def _dict_nodes(text: str) -> list[dict[object, object]]:
-    """Dict literals in the answer's fences (JSON, or Python code)."""
+    """Object literals in the answer's fences: JSON, Python dicts, and the JavaScript-style
+    `{input: '3', output: 5}` small models also write. Each `{...}` is read on its own, so a
+    fence cut off by the token limit still gives the objects before the cut."""
     found: list[dict[object, object]] = []
     for _, body in _fences(text):
-        try:
-            value = json.loads(body)
-        except ValueError:
-            value = None
-        if isinstance(value, dict):
-            found.append(value)
-            continue
-        if isinstance(value, list):
-            found += [v for v in value if isinstance(v, dict)]
-            continue
-        try:
-            tree = ast.parse(body)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Dict):
-                try:
-                    literal = ast.literal_eval(node)
-                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    continue
-                found.append(literal)
+        for start in (i for i, char in enumerate(body) if char == "{"):
+            end = bracket_end(body, start)
+            if end is None:
+                continue
+            value = _object(body[start:end])
+            if value is not None:
+                found.append(value)
     return found
+
+
+def _object(text: str) -> dict[object, object] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not isinstance(node, ast.Dict):
+        return None
+    value = {}
+    for key, item in zip(node.keys, node.values, strict=True):
+        name = key.id if isinstance(key, ast.Name) else getattr(key, "value", None)
+        if not isinstance(name, str):
+            continue
+        try:
+            value[name] = ast.literal_eval(item)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+    return value
 
 
 def _fences(text: str) -> list[tuple[str, str]]:
     return [(tag, body) for kind, tag, body in _items(text) if kind == "fence"]
+
+
+_OBJECT_KEY = re.compile(r"""["']?(?:input|output|expected|args)["']?\s*:""", re.IGNORECASE)
+
+
+def _holds_test_objects(body: str) -> bool:
+    """A fence of test objects such as `{"input": "cat", "output": "catac"}`."""
+    return body.lstrip().startswith(("{", "[")) and _OBJECT_KEY.search(body) is not None
+
+
+def _looks_like_prose(body: str) -> bool:
+    """A plain fence holding words about tests rather than a test (a model that echoes the
+    prompt): a label line, Markdown backticks, or a sentence that ends in a colon."""
+    for line in body.splitlines():
+        stripped = line.strip()
+        if "`" in stripped or (stripped.endswith(":") and len(stripped.split()) >= 2):
+            return True
+        label = _LABEL.match(stripped)
+        if label and label.group("colon"):
+            return True
+    return False
 
 
 def _unique(texts: list[str]) -> list[str]:

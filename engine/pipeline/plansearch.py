@@ -29,7 +29,8 @@ def split_constraint_sets(text: str) -> list[str]:
     (what the prompt asks for), else under other Markdown headings or bold lines (the most
     frequent heading level that occurs at least twice), else one per top-level numbered item,
     else one per top-level bullet; the whole text when there is no such structure. A set
-    keeps its heading's words (the approach's name) but not the Markdown around them."""
+    keeps its heading's words (the approach's name) but not the Markdown around them; a set
+    repeated word for word counts once."""
     heads = list(_HEADING.finditer(text))
     if heads:
         return _cut(text, heads, keep_heading=False)
@@ -58,7 +59,12 @@ def _cut(text: str, heads: list[re.Match[str]], *, keep_heading: bool) -> list[s
             title = _MARKERS.sub("", head.group(0)).strip().replace("**", "").replace("__", "")
             body = f"{title}\n{body}".strip()
         sets.append(body)
-    return [s for s in sets if s]
+    # A set written twice word for word would only give the same plan twice.
+    distinct: dict[str, str] = {}
+    for body in sets:
+        if body:
+            distinct.setdefault(" ".join(body.split()).lower(), body)
+    return list(distinct.values())
 
 
 async def plansearch(run: Run, n_plans: int, enough: Enough | None = None) -> list[Candidate]:

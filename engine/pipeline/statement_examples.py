@@ -14,6 +14,10 @@ prose or needs evaluation). Each example can be turned into an assert-style test
 literal) or a functional test (one JSON value per line; only where every value survives JSON).
 A statement example can itself be wrong (a few HumanEval docstrings are): callers should not
 let one failed example veto a candidate on its own.
+
+The same readers serve model answers (`outputs.py`): `call_examples` finds calls with their
+values as models write them (`assert f(1) == 2`, `print(f(1))  # 2`), `literal_calls` the
+calls alone, and `signature` reads the entry point's parameters from the starter code.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def statement_examples(statement: str, starter_code: str, func_name: str | None
         return []
     if _takes_linked_structures(starter_code, name):
         return []  # the statement writes a tree or list as an array: not the argument itself
-    params = _parameters(starter_code or statement, name)
+    params = parameters(starter_code or statement, name)
     found = [*call_examples(statement, name, params), *_for_examples(statement, params),
              *_leetcode_examples(statement, params)]
     unique: list[StatementExample] = []
@@ -322,6 +326,11 @@ def _leetcode_examples(text: str, params: list[str] | None) -> list[StatementExa
     return found
 
 
+def named_args(text: str, params: list[str]) -> list[Any] | None:
+    """`b = 2, a = 1` as the values of `params` in order, or None when it is not that."""
+    return _named_args(text, params) if _NAMED.match(text.strip()) else None
+
+
 def _named_args(text: str, params: list[str] | None) -> list[Any] | None:
     """`a = 1, b = [2, 3]` as values in parameter order; a lone unnamed value for a
     one-parameter function."""
@@ -362,14 +371,44 @@ def _takes_linked_structures(code: str, name: str) -> bool:
                                            match.group(1)) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """The entry point's parameters as the starter code declares them."""
+
+    names: tuple[str, ...]
+    types: tuple[str, ...]  # each annotation's source text, "" where there is none
+
+    def coerce(self, args: list[Any]) -> list[Any]:
+        """Arguments with a string written for a parameter that is not a string read as the
+        value it spells (`'3'` for `n: int`, `"[1, 2]"` for `nums: List[int]`)."""
+        coerced = list(args)
+        for at, (value, kind) in enumerate(zip(args, self.types, strict=False)):
+            if isinstance(value, str) and kind and "str" not in kind.lower():
+                parsed = _python_value(value)
+                if parsed is not _NOT_LITERAL and not isinstance(parsed, str):
+                    coerced[at] = parsed
+        return coerced
+
+
+def signature(code: str, func_name: str | None) -> Signature | None:
+    """The signature of `def func_name(...)` in `code` (without `self`), or None."""
+    name = _bare_name(func_name)
+    func = _definition(code, name) if name else None
+    if func is None:
+        return None
+    params = [a for a in (*func.args.posonlyargs, *func.args.args) if a.arg not in ("self", "cls")]
+    return Signature(tuple(a.arg for a in params),
+                     tuple(ast.unparse(a.annotation) if a.annotation else "" for a in params))
+
+
 def parameters(code: str, func_name: str | None) -> list[str] | None:
     """The parameter names of `def func_name(...)` in `code` (without `self`), or None."""
-    name = _bare_name(func_name)
-    return _parameters(code, name) if name else None
+    found = signature(code, func_name)
+    return None if found is None else list(found.names)
 
 
-def _parameters(code: str, name: str) -> list[str] | None:
-    """The parameter names of `def name(...)` in the starter code (without `self`)."""
+def _definition(code: str, name: str) -> ast.FunctionDef | None:
+    """`def name(...)` parsed from its header alone (starter code has no body)."""
     match = re.search(rf"def\s+{re.escape(name)}\s*\(", code)
     if not match:
         return None
@@ -381,9 +420,7 @@ def _parameters(code: str, name: str) -> list[str] | None:
     except SyntaxError:
         return None
     func = tree.body[0]
-    assert isinstance(func, ast.FunctionDef)
-    names = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
-    return [n for n in names if n not in ("self", "cls")]
+    return func if isinstance(func, ast.FunctionDef) else None
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -443,6 +480,11 @@ def _call_end(text: str, start: int, *, open_at: bool = False) -> int | None:
         if depth == 0:
             return at + 1
     return None
+
+
+def bracket_end(text: str, opening: int) -> int | None:
+    """The index just past the bracket that closes the one at `opening`, or None."""
+    return _call_end(text, opening, open_at=True)
 
 
 def _brackets(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
