@@ -96,4 +96,4 @@ def call_shape(view: ProblemView) -> dict[str, Any]:
         return {}
     name = view.func_name.split(".")[-1].split("(")[0]
     return {"func_name": name,
-            "params": statement_examples.parameters(view.starter_code, view.func_name)}
+            "signature": statement_examples.signature(view.starter_code, view.func_name)}
