@@ -337,8 +337,8 @@ def proposed_tests(text: str) -> list[Section]:
         if kind == "heading":
             headed, plain_in_section = True, 0
             continue
-        if kind == "label":
-            if not body:  # the value follows: a fence, or text lines up to a blank line
+        if kind in ("label", "bare label"):
+            if not body:  # the value follows: a fence, or data lines
                 while i < len(items) and items[i][0] == "blank":
                     i += 1
                 if i < len(items) and items[i][0] == "fence" and items[i][1] in _DATA_TAGS | {
@@ -346,11 +346,7 @@ def proposed_tests(text: str) -> list[Section]:
                     body = items[i][2]
                     i += 1
                 else:
-                    lines = []
-                    while i < len(items) and items[i][0] == "text":
-                        lines.append(items[i][2])
-                        i += 1
-                    body = "\n".join(lines) + "\n" if lines else ""
+                    body, i = _data_lines(items, i, spaced=kind == "label")
         elif kind == "fence" and _holds_test_objects(body):
             continue  # {"input": ..., "output": ...}: read by _dict_tests
         elif kind == "fence" and role in ("input", "output"):
@@ -380,7 +376,9 @@ def _items(text: str) -> list[tuple[str, str, str]]:
     """The answer as (kind, role or tag, body): fences, labels, headings, text lines; blank
     lines end a run of text."""
     items: list[tuple[str, str, str]] = []
-    lines = text.splitlines()
+    # Codeforces statements (and models copying them) glue "Sample Input 1:" to the sentence
+    # before it.
+    lines = _GLUED_LABEL.sub(r"\1\n\2", text).splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -401,7 +399,8 @@ def _items(text: str) -> list[tuple[str, str, str]]:
         plain = not (label and (label.group("prose") or label.group("verb")))
         if label and (label.group("colon") or (plain and not label.group("rest").strip(" *_:"))):
             role = "input" if label.group("role").lower() == "input" else "output"
-            items.append(("label", role, label.group("rest").strip()))
+            kind = "label" if label.group("colon") else "bare label"
+            items.append((kind, role, label.group("rest").strip()))
         elif _HEADING.match(line):
             items.append(("heading", "", line))
         elif line.strip():
@@ -535,6 +534,41 @@ def _fences(text: str) -> list[tuple[str, str]]:
 
 
 _OBJECT_KEY = re.compile(r"""["']?(?:input|output|expected|args)["']?\s*:""", re.IGNORECASE)
+
+
+def _data_lines(items: list[tuple[str, str, str]], i: int, *, spaced: bool
+                ) -> tuple[str, int]:
+    """The data lines that follow a label, from item `i`: up to a blank line, a label, a
+    heading, a fence or prose. After a label with a colon, single lines spaced one blank line
+    apart (`6`, blank, `abc`, blank, ... as Codeforces statements write them) are one value;
+    the blank lines are dropped. Returns the value and the next item."""
+    lines: list[str] = []
+    segment = 0  # lines since the last blank line
+    single = True  # every run of lines so far was one line long
+    while i < len(items) and items[i][0] in ("text", "blank"):
+        kind, _, line = items[i]
+        if kind == "text":
+            if _is_sentence(line) or _NOTE.match(line):
+                break
+            lines.append(line)
+            segment += 1
+        elif lines:
+            single = single and segment == 1
+            if not (spaced and single):
+                break
+            segment = 0
+        i += 1
+    return ("\n".join(lines) + "\n" if lines else ""), i
+
+
+_GLUED_LABEL = re.compile(r"([.)$])[ \t]*((?:Sample|Example)\s+(?:Input|Output)\s*\d*:)")
+_NOTE = re.compile(r"^\W*(?:note|explanation|notes|hint)\b", re.IGNORECASE)
+
+
+def _is_sentence(line: str) -> bool:
+    """Prose, not data: three words or more, ending like a sentence ("Print the answer.")."""
+    words = [w for w in line.split() if w.strip(",.;:!?()").isalpha()]
+    return len(words) >= 3 and line.rstrip().endswith((".", ":", "!", "?"))
 
 
 def _holds_test_objects(body: str) -> bool:
