@@ -78,6 +78,12 @@ def test_plain_fences_pair_up_under_headings(heading: str) -> None:
     assert io_pairs(text) == [("4\n()\n", "YES\n"), ("2\n(]\n", "NO\n")]
 
 
+def test_many_plain_fences_under_one_heading_are_inputs() -> None:
+    text = "### Inputs\n```\n1\n```\n```\n2\n```\n```\n3\n```\n```\n4\n```"
+    assert io_pairs(text) == []
+    assert input_blocks(text) == ["1\n", "2\n", "3\n", "4\n"]
+
+
 def test_plain_fences_without_headings_are_inputs() -> None:
     text = "Here are inputs:\n```\n3\n1 2 3\n```\n```\n1\n5\n```\n```text\n2\n4 4\n```"
     assert io_pairs(text) == []

@@ -326,16 +326,14 @@ _DATA_TAGS = {"", "text", "plaintext", "txt", "json", "stdin", "stdout", "consol
 def proposed_tests(text: str) -> list[Section]:
     """Every test the answer writes, in order (an output with no input before it is dropped)."""
     items = _items(text)
+    pairs_at = _plain_pairs(items)
     sections: list[Section] = []
     pending: str | None = None
-    plain_in_section = 0  # plain fences since the last heading (odd: input, even: output)
-    headed = False  # plain fences pair up only under headings
     i = 0
     while i < len(items):
         kind, role, body = items[i]
         i += 1
         if kind == "heading":
-            headed, plain_in_section = True, 0
             continue
         if kind in ("label", "bare label"):
             if not body:  # the value follows: a fence, or data lines
@@ -351,10 +349,8 @@ def proposed_tests(text: str) -> list[Section]:
             continue  # {"input": ..., "output": ...}: read by _dict_tests
         elif kind == "fence" and role in ("input", "output"):
             pass
-        elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body) and not (
-                _looks_like_prose(body)):
-            plain_in_section += 1
-            role = "output" if headed and plain_in_section % 2 == 0 and pending else "input"
+        elif _is_data_fence(kind, role, body):
+            role = "output" if i - 1 in pairs_at and pending is not None else "input"
         else:
             continue
         body = _strip_inline(body)
@@ -372,9 +368,32 @@ def proposed_tests(text: str) -> list[Section]:
     return sections
 
 
+def _is_data_fence(kind: str, tag: str, body: str) -> bool:
+    """An untagged (or text) fence holding data, not code or prose."""
+    return (kind == "fence" and tag in _DATA_TAGS and not _holds_test_objects(body)
+            and not _looks_like_code(body) and not _looks_like_prose(body))
+
+
+def _plain_pairs(items: list[tuple[str, str, str]]) -> set[int]:
+    """The data fences that are expected outputs: the second of exactly two data fences under
+    a heading (`### Test 1`, then the input's fence and the output's). Anywhere else each
+    data fence is an input."""
+    outputs: set[int] = set()
+    section: list[int] = []
+    headed = False
+    for index, (kind, tag, body) in [*enumerate(items), (len(items), ("heading", "", ""))]:
+        if kind == "heading":
+            if headed and len(section) == 2:
+                outputs.add(section[1])
+            section, headed = [], True
+        elif _is_data_fence(kind, tag, body):
+            section.append(index)
+    return outputs
+
+
 def _items(text: str) -> list[tuple[str, str, str]]:
-    """The answer as (kind, role or tag, body): fences, labels, headings, text lines; blank
-    lines end a run of text."""
+    """The answer as (kind, role or tag, body): fences, labels (with a colon or bare),
+    headings, text and blank lines."""
     items: list[tuple[str, str, str]] = []
     # Codeforces statements (and models copying them) glue "Sample Input 1:" to the sentence
     # before it.
