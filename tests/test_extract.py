@@ -363,6 +363,7 @@ OFFICIAL_MISSED = {("O1-Mini-2024-09-12", "3637"), ("O1-Mini-2024-09-12", "abc38
                    ("O1-Preview-2024-09-12", "arc184_d")}
 
 
+@pytest.mark.data
 def test_o1_answers_agree_with_the_official_extraction(shared_data: Path) -> None:
     differ = set()
     total = 0

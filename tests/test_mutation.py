@@ -134,6 +134,7 @@ def test_dispatch_by_kind() -> None:
     assert mutate_inputs(TestKind.ASSERT, ["assert f(1) == 2"], count=3) == []
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("problem_id", ["1873_A", "abc320_a", "3453", "2819"])
 def test_real_public_examples_mutate_into_valid_looking_inputs(shared_data: Path,
                                                                problem_id: str) -> None:
@@ -154,6 +155,7 @@ class _Slow(Exception):
     pass
 
 
+@pytest.mark.data
 def test_mutants_of_humaneval_examples_are_mostly_valid(shared_data: Path) -> None:
     """Mutants of the docstring examples' arguments, run on HumanEval's reference solutions:
     nearly all run cleanly (96.7 % when written: 2843 of 2939 over 151 problems), so they

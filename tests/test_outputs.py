@@ -426,6 +426,7 @@ def test_recorded_selftest_answers_mostly_yield_tests() -> None:
 # --- real statements: their sample sections are labelled tests too --------------------------------
 
 
+@pytest.mark.data
 def test_livecodebench_stdin_samples_are_read_back(shared_data: Path) -> None:
     """AtCoder and Codeforces statements write their samples as `Sample Input 1` / `Sample
     Output 1` sections (Codeforces with a colon, one blank line between data lines, glued to
