@@ -71,8 +71,9 @@ def _choose(blocks: list[str], trees: list[ast.Module | None], name: str, stdin:
     for i, tree in last_first:  # a program for this problem
         # A stdin program may be split: `def main(): ...input()...` first, then a block that
         # only starts it (`threading.Thread(target=main).start()`); together they read input.
-        fits = (_reads_input(_with_earlier_definitions(blocks, trees, i)) if stdin
-                else bool(name) and _defines(tree, name))
+        # Without an entry point, a program that reads input is the one to run.
+        fits = (_reads_input(_with_earlier_definitions(blocks, trees, i)) if stdin or not name
+                else _defines(tree, name))
         if fits:
             return i
     for i, tree in last_first:  # a program, though not for this entry point (or input)

@@ -143,6 +143,14 @@ def test_helper_written_in_an_earlier_block_is_brought_along() -> None:
     exec(compile(code.replace("float(input())", "2.0"), "<t>", "exec"), namespace)  # runs
 
 
+def test_a_main_guard_in_its_own_block_runs_the_program() -> None:
+    answer = ("```python\ndef main():\n    print(int(input()) * 2)\n```\nTo run it:\n"
+              "```python\nif __name__ == \"__main__\":\n    main()\n```")
+    for code in (extract_code(answer, stdin=True), extract_code(answer)):
+        assert code is not None
+        assert code.startswith("def main():") and code.rstrip().endswith("main()")
+
+
 def test_a_program_started_from_a_later_block() -> None:
     """o1-preview's answer to LiveCodeBench abc384_e: the program, then a block that only
     starts it. LiveCodeBench's rule keeps the starter alone."""
