@@ -55,7 +55,8 @@ def extract_code(text: str, *, func_name: str | None = None, stdin: bool = False
     trees = [_parse(code) for code in blocks]
     chosen = _choose(blocks, trees, name, stdin)
     if chosen is None:
-        # Nothing compiles: the last block, so the verdict (CE) names the real problem.
+        # No program. A last block that does not compile is still submitted, so that the
+        # verdict (CE) says what went wrong; example code or output alone is nothing.
         return blocks[-1] if trees[-1] is None else None
     code = _with_earlier_definitions(blocks, trees, chosen)
     if name and not stdin:
@@ -66,20 +67,21 @@ def extract_code(text: str, *, func_name: str | None = None, stdin: bool = False
 def _choose(blocks: list[str], trees: list[ast.Module | None], name: str, stdin: bool
             ) -> int | None:
     """The index of the program among the blocks (the last that fits best), or None."""
-    last_first = [i for i in reversed(range(len(blocks))) if trees[i] is not None]
-    for i in last_first:  # a program for this problem
+    last_first = [(i, tree) for i, tree in reversed(list(enumerate(trees))) if tree is not None]
+    for i, tree in last_first:  # a program for this problem
         # A stdin program may be split: `def main(): ...input()...` first, then a block that
         # only starts it (`threading.Thread(target=main).start()`); together they read input.
-        fits = (_reads_input(_with_earlier_definitions(blocks, trees, i)) if stdin
-                else bool(name) and _defines(trees[i], name))
+        # Without an entry point, a program that reads input is the one to run.
+        fits = (_reads_input(_with_earlier_definitions(blocks, trees, i)) if stdin or not name
+                else _defines(tree, name))
         if fits:
             return i
-    for i in last_first:  # a program, though not for this entry point (or input)
-        if not _is_example(trees[i], blocks[i]):  # type: ignore[arg-type]
+    for i, tree in last_first:  # a program, though not for this entry point (or input)
+        if not _is_example(tree, blocks[i]):
             return i
     if stdin:  # a program that reads nothing and prints (a fixed answer), not bare output
-        for i in last_first:
-            if any(isinstance(n, ast.Call) for n in ast.walk(trees[i])):  # type: ignore[arg-type]
+        for i, tree in last_first:
+            if any(isinstance(n, ast.Call) for n in ast.walk(tree)):
                 return i
     return None
 

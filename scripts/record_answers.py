@@ -3,10 +3,10 @@
 Parsers are tested on what the real model writes, not only on answers shaped for them. This
 script renders the pipeline's prompt templates (engine/pipeline/prompts, through the same
 `problem_block` / `answer_format` / `input_format` the pipeline uses) for a fixed set of real
-problems, runs the model in-process, and writes one JSON file per (purpose, problem) under
-tests/fixtures/real_answers/: the prompt, the raw answer, the model file's sha256 and the
-sampling parameters. A generation that falls into a loop is stopped by the LoopGuard and what
-was usable before the loop is kept (`finish_reason: "loop"`).
+problems, runs the model in-process, and records each answer under tests/fixtures/real_answers/
+(one file per problem and group, see `fixture_path`): the prompt, the raw answer, the model
+file's sha256 and the sampling parameters. A generation that falls into a loop is stopped by
+the LoopGuard and what was usable before the loop is kept (`finish_reason: "loop"`).
 
 Idempotent: a fixture whose prompt, model and sampling parameters are unchanged is skipped, so
 after a prompt template changes a re-run re-records exactly the answers that prompt produced.
@@ -119,11 +119,13 @@ async def _record(model: Path, problems: list[Problem], purposes: set[str], forc
             user = template.render(**task.variables)
             params = SamplingParams(temperature=task.temperature, max_tokens=MAX_TOKENS,
                                     seed=SEED, purpose=task.purpose)
-            path = FIXTURES / f"{task.purpose}__{_slug(problem.id)}.json"
+            path = fixture_path(problem.id, task.purpose)
             key = {"system": system, "user": user, "model_sha256": sha,
                    "params": _params(params)}
-            if not force and path.is_file() and _same(path, key):
-                print(f"unchanged {path.name}")
+            answers = _read(path)
+            old = answers.get(task.purpose, {})
+            if not force and all(old.get(k) == v for k, v in key.items()):
+                print(f"unchanged {path.name} {task.purpose}")
                 continue
             if backend is None:
                 backend = await LlamaCppBackend.open(model, LlamaCppConfig(embeddings=False))
@@ -143,9 +145,11 @@ async def _record(model: Path, problems: list[Problem], purposes: set[str], forc
                 "completion_tokens": result.completion_tokens,
                 "elapsed_s": round(time.monotonic() - started, 1),
             }
-            path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
-            print(f"recorded {path.name}: {result.completion_tokens} tokens, "
+            answers[task.purpose] = record
+            # Written after every answer, so an interrupted run keeps what it recorded.
+            path.write_text(json.dumps(dict(sorted(answers.items())), indent=1,
+                                       ensure_ascii=False) + "\n", encoding="utf-8")
+            print(f"recorded {path.name} {task.purpose}: {result.completion_tokens} tokens, "
                   f"{record['finish_reason']}, {record['elapsed_s']} s", flush=True)
     finally:
         if backend is not None:
@@ -265,12 +269,18 @@ def _params(params: SamplingParams) -> dict[str, Any]:
     return {k: fields[k] for k in ("temperature", "top_p", "top_k", "min_p", "max_tokens", "seed")}
 
 
-def _same(path: Path, key: dict[str, Any]) -> bool:
+def fixture_path(problem_id: str, purpose: str) -> Path:
+    """One file per problem and group (programs: probe, diversity, constraints; tests: the
+    rest), each a JSON object from purpose to record: a few dozen small files."""
+    group = "programs" if purpose in ("probe", "diversity", "constraints") else "tests"
+    return FIXTURES / f"{_slug(problem_id)}.{group}.json"
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        old = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return all(old.get(k) == v for k, v in key.items())
+        return {}
 
 
 def _slug(problem_id: str) -> str:

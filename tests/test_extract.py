@@ -143,6 +143,14 @@ def test_helper_written_in_an_earlier_block_is_brought_along() -> None:
     exec(compile(code.replace("float(input())", "2.0"), "<t>", "exec"), namespace)  # runs
 
 
+def test_a_main_guard_in_its_own_block_runs_the_program() -> None:
+    answer = ("```python\ndef main():\n    print(int(input()) * 2)\n```\nTo run it:\n"
+              "```python\nif __name__ == \"__main__\":\n    main()\n```")
+    for code in (extract_code(answer, stdin=True), extract_code(answer)):
+        assert code is not None
+        assert code.startswith("def main():") and code.rstrip().endswith("main()")
+
+
 def test_a_program_started_from_a_later_block() -> None:
     """o1-preview's answer to LiveCodeBench abc384_e: the program, then a block that only
     starts it. LiveCodeBench's rule keeps the starter alone."""
@@ -293,12 +301,16 @@ def _program_answers() -> list[dict[str, object]]:
 
 
 def test_real_answers_whose_last_block_was_example_code() -> None:
-    """The default model ends these answers with asserts after the function: the LCB rule
-    submits them, the solver's rule drops them."""
+    """The default model ends these answers with asserts or prints after the function: the
+    LCB rule submits them, the solver's rule drops them."""
     for problem_id in ("mbpp/17", "mbpp/64"):
         record = real_answer("probe", problem_id)
         assert "\nassert " in extract_lcb(record["answer"], func_name=record["func_name"])
         assert "assert" not in extract_code(record["answer"], func_name=record["func_name"])
+    for problem_id in ("HumanEval/10", "HumanEval/26"):  # at T=1.0: prints after the function
+        record = real_answer("diversity", problem_id)
+        assert "\nprint(" in extract_lcb(record["answer"], func_name=record["func_name"])
+        assert "print(" not in extract_code(record["answer"], func_name=record["func_name"])
     record = real_answer("selftest", "sum-of-two")  # only sample input and output fences
     assert extract_code(record["answer"], stdin=True) is None
     assert extract_lcb(record["answer"]) is not None  # an output block, taken as the program
@@ -307,6 +319,9 @@ def test_real_answers_whose_last_block_was_example_code() -> None:
 def test_there_are_real_answers_to_read() -> None:
     assert len(_program_answers()) >= 8
 
+
+# Answers that repeat the starter code without a body: nothing better to submit.
+STARTER_ONLY = {("diversity", "2819")}
 
 # Self-test answers in which the model wrote a solution with its own test harness (a test
 # function and its call, a loop over test cases, asserts): the program is still found.
@@ -322,6 +337,10 @@ def test_real_answer_yields_a_program_for_its_problem(record: dict[str, object])
     assert isinstance(func_name, str | None)
     code = extract_code(str(record["answer"]), func_name=func_name, stdin=stdin)
     assert code is not None, "no program found in a real answer"
+    if (record["purpose"], record["problem_id"]) in STARTER_ONLY:
+        with pytest.raises(SyntaxError):  # submitted as it is, for a CE verdict
+            compile(code, "<answer>", "exec")
+        return
     namespace: dict[str, object] = {}
     if not stdin:
         exec(compile(code, "<answer>", "exec"), namespace)  # loading it runs no example
@@ -352,6 +371,7 @@ OFFICIAL_MISSED = {("O1-Mini-2024-09-12", "3637"), ("O1-Mini-2024-09-12", "abc38
                    ("O1-Preview-2024-09-12", "arc184_d")}
 
 
+@pytest.mark.data
 def test_o1_answers_agree_with_the_official_extraction(shared_data: Path) -> None:
     differ = set()
     total = 0

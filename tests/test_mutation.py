@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,7 @@ def test_dispatch_by_kind() -> None:
     assert mutate_inputs(TestKind.ASSERT, ["assert f(1) == 2"], count=3) == []
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("problem_id", ["1873_A", "abc320_a", "3453", "2819"])
 def test_real_public_examples_mutate_into_valid_looking_inputs(shared_data: Path,
                                                                problem_id: str) -> None:
@@ -147,3 +149,43 @@ def test_real_public_examples_mutate_into_valid_looking_inputs(shared_data: Path
             assert [_shape(a) for a in args] == [_shape(a) for a in _args(seeds[0])]
         else:
             assert len(text.splitlines()[0].split()) == len(seeds[0].splitlines()[0].split())
+
+
+class _Slow(Exception):
+    pass
+
+
+@pytest.mark.data
+def test_mutants_of_humaneval_examples_are_mostly_valid(shared_data: Path) -> None:
+    """Mutants of the docstring examples' arguments, run on HumanEval's reference solutions:
+    nearly all run cleanly (96.7 % when written: 2843 of 2939 over 151 problems), so they
+    are inputs a correct program accepts."""
+    from engine.pipeline.statement_examples import functional_input, statement_examples
+
+    def slow(*_: object) -> None:
+        raise _Slow
+
+    previous = signal.signal(signal.SIGALRM, slow)
+    clean = total = 0
+    try:
+        for problem in load(shared_data / "humaneval" / "HumanEval.jsonl.gz").problems:
+            examples = statement_examples(problem.statement, problem.starter_code,
+                                          problem.func_name)
+            seeds = [s for s in map(functional_input, examples) if s]
+            namespace: dict[str, object] = {}
+            exec(problem.references[0], namespace)
+            function = namespace[str(problem.func_name)]
+            for text in mutate_functional(seeds, count=20, seed=0):
+                total += 1
+                signal.setitimer(signal.ITIMER_REAL, 0.5)
+                try:
+                    function(*_args(text))  # type: ignore[operator]
+                    clean += 1
+                except Exception:  # a crash or a slow input: not a clean run
+                    pass
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert total >= 2500
+    assert clean / total >= 0.9

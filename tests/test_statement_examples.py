@@ -225,6 +225,7 @@ KNOWN_WRONG_HUMANEVAL = {
 }
 
 
+@pytest.mark.data
 def test_humaneval_docstrings(shared_data: Path) -> None:
     problems = load(shared_data / "humaneval" / "HumanEval.jsonl.gz").problems
     assert len(problems) == 164
@@ -248,6 +249,7 @@ def test_humaneval_docstrings(shared_data: Path) -> None:
     assert failures == KNOWN_WRONG_HUMANEVAL
 
 
+@pytest.mark.data
 def test_livecodebench_leetcode_examples_are_its_public_tests(shared_data: Path) -> None:
     problems = load(shared_data / "livecodebench" / "lcb_v5_880_public.jsonl.gz").problems
     functional = [p for p in problems if p.test_kind is TestKind.FUNCTIONAL]
@@ -265,6 +267,7 @@ def test_livecodebench_leetcode_examples_are_its_public_tests(shared_data: Path)
     assert missed == []  # all 934 public tests are read back from the statements
 
 
+@pytest.mark.data
 def test_leetcode_dataset_references_pass_their_examples(shared_data: Path) -> None:
     yielded = 0
     for name in ("flat", "nested"):

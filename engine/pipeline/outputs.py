@@ -326,19 +326,17 @@ _DATA_TAGS = {"", "text", "plaintext", "txt", "json", "stdin", "stdout", "consol
 def proposed_tests(text: str) -> list[Section]:
     """Every test the answer writes, in order (an output with no input before it is dropped)."""
     items = _items(text)
+    pairs_at = _plain_pairs(items)
     sections: list[Section] = []
     pending: str | None = None
-    plain_in_section = 0  # plain fences since the last heading (odd: input, even: output)
-    headed = False  # plain fences pair up only under headings
     i = 0
     while i < len(items):
         kind, role, body = items[i]
         i += 1
         if kind == "heading":
-            headed, plain_in_section = True, 0
             continue
-        if kind == "label":
-            if not body:  # the value follows: a fence, or text lines up to a blank line
+        if kind in ("label", "bare label"):
+            if not body:  # the value follows: a fence, or data lines
                 while i < len(items) and items[i][0] == "blank":
                     i += 1
                 if i < len(items) and items[i][0] == "fence" and items[i][1] in _DATA_TAGS | {
@@ -346,19 +344,13 @@ def proposed_tests(text: str) -> list[Section]:
                     body = items[i][2]
                     i += 1
                 else:
-                    lines = []
-                    while i < len(items) and items[i][0] == "text":
-                        lines.append(items[i][2])
-                        i += 1
-                    body = "\n".join(lines) + "\n" if lines else ""
+                    body, i = _data_lines(items, i, spaced=kind == "label")
         elif kind == "fence" and _holds_test_objects(body):
             continue  # {"input": ..., "output": ...}: read by _dict_tests
         elif kind == "fence" and role in ("input", "output"):
             pass
-        elif kind == "fence" and role in _DATA_TAGS and not _looks_like_code(body) and not (
-                _looks_like_prose(body)):
-            plain_in_section += 1
-            role = "output" if headed and plain_in_section % 2 == 0 and pending else "input"
+        elif _is_data_fence(kind, role, body):
+            role = "output" if i - 1 in pairs_at and pending is not None else "input"
         else:
             continue
         body = _strip_inline(body)
@@ -376,11 +368,36 @@ def proposed_tests(text: str) -> list[Section]:
     return sections
 
 
+def _is_data_fence(kind: str, tag: str, body: str) -> bool:
+    """An untagged (or text) fence holding data, not code or prose."""
+    return (kind == "fence" and tag in _DATA_TAGS and not _holds_test_objects(body)
+            and not _looks_like_code(body) and not _looks_like_prose(body))
+
+
+def _plain_pairs(items: list[tuple[str, str, str]]) -> set[int]:
+    """The data fences that are expected outputs: the second of exactly two data fences under
+    a heading (`### Test 1`, then the input's fence and the output's). Anywhere else each
+    data fence is an input."""
+    outputs: set[int] = set()
+    section: list[int] = []
+    headed = False
+    for index, (kind, tag, body) in [*enumerate(items), (len(items), ("heading", "", ""))]:
+        if kind == "heading":
+            if headed and len(section) == 2:
+                outputs.add(section[1])
+            section, headed = [], True
+        elif _is_data_fence(kind, tag, body):
+            section.append(index)
+    return outputs
+
+
 def _items(text: str) -> list[tuple[str, str, str]]:
-    """The answer as (kind, role or tag, body): fences, labels, headings, text lines; blank
-    lines end a run of text."""
+    """The answer as (kind, role or tag, body): fences, labels (with a colon or bare),
+    headings, text and blank lines."""
     items: list[tuple[str, str, str]] = []
-    lines = text.splitlines()
+    # Codeforces statements (and models copying them) glue "Sample Input 1:" to the sentence
+    # before it.
+    lines = _GLUED_LABEL.sub(r"\1\n\2", text).splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -401,7 +418,8 @@ def _items(text: str) -> list[tuple[str, str, str]]:
         plain = not (label and (label.group("prose") or label.group("verb")))
         if label and (label.group("colon") or (plain and not label.group("rest").strip(" *_:"))):
             role = "input" if label.group("role").lower() == "input" else "output"
-            items.append(("label", role, label.group("rest").strip()))
+            kind = "label" if label.group("colon") else "bare label"
+            items.append((kind, role, label.group("rest").strip()))
         elif _HEADING.match(line):
             items.append(("heading", "", line))
         elif line.strip():
@@ -535,6 +553,41 @@ def _fences(text: str) -> list[tuple[str, str]]:
 
 
 _OBJECT_KEY = re.compile(r"""["']?(?:input|output|expected|args)["']?\s*:""", re.IGNORECASE)
+
+
+def _data_lines(items: list[tuple[str, str, str]], i: int, *, spaced: bool
+                ) -> tuple[str, int]:
+    """The data lines that follow a label, from item `i`: up to a blank line, a label, a
+    heading, a fence or prose. After a label with a colon, single lines spaced one blank line
+    apart (`6`, blank, `abc`, blank, ... as Codeforces statements write them) are one value;
+    the blank lines are dropped. Returns the value and the next item."""
+    lines: list[str] = []
+    segment = 0  # lines since the last blank line
+    single = True  # every run of lines so far was one line long
+    while i < len(items) and items[i][0] in ("text", "blank"):
+        kind, _, line = items[i]
+        if kind == "text":
+            if _is_sentence(line) or _NOTE.match(line):
+                break
+            lines.append(line)
+            segment += 1
+        elif lines:
+            single = single and segment == 1
+            if not (spaced and single):
+                break
+            segment = 0
+        i += 1
+    return ("\n".join(lines) + "\n" if lines else ""), i
+
+
+_GLUED_LABEL = re.compile(r"([.)$])[ \t]*((?:Sample|Example)\s+(?:Input|Output)\s*\d*:)")
+_NOTE = re.compile(r"^\W*(?:note|explanation|notes|hint)\b", re.IGNORECASE)
+
+
+def _is_sentence(line: str) -> bool:
+    """Prose, not data: three words or more, ending like a sentence ("Print the answer.")."""
+    words = [w for w in line.split() if w.strip(",.;:!?()").isalpha()]
+    return len(words) >= 3 and line.rstrip().endswith((".", ":", "!", "?"))
 
 
 def _holds_test_objects(body: str) -> bool:
