@@ -107,7 +107,12 @@ async def _adjudicate(
             input=test.case.input.rstrip(),
             outputs=_outputs_text(shown),
         )
-        choice = chosen_output(generation.text)
+        choice = chosen_output(
+            generation.text,
+            [got for got, _ in shown],
+            test_input=test.case.input,
+            **call_shape(run.view),
+        )
         if choice is None or not 1 <= choice <= len(shown):
             continue  # the model could not decide: this input decides nothing
         got, producers = shown[choice - 1]

@@ -96,4 +96,5 @@ def call_shape(view: ProblemView) -> dict[str, Any]:
         return {}
     name = view.func_name.split(".")[-1].split("(")[0]
     return {"func_name": name,
-            "signature": statement_examples.signature(view.starter_code, view.func_name)}
+            "signature": statement_examples.signature(view.starter_code or view.statement,
+                                                      view.func_name)}
