@@ -21,7 +21,9 @@ from engine.sandbox.sandbox import Sandbox
 from engine.task import run_task
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.real_model, pytest.mark.slow]
+# A quiet 2-core machine runs each test in one to two minutes; a busy one takes several times
+# longer, so these get more than the suite's 300 s per test.
+pytestmark = [pytest.mark.real_model, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
