@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from support.pipeline_scenarios import PROBE, SELFTEST, fenced
+from support.pipeline_scenarios import PROBE, SELFTEST, double_problem, fenced
 
 from engine import events as ev
 from engine.llm.guard import LoopGuard, find_loop
@@ -18,14 +18,7 @@ from engine.sandbox.sandbox import Sandbox
 from engine.state import reduce
 from widgets.panes import reasoning_view
 
-PROBLEM = Problem(
-    id="double",
-    title="Double it",
-    statement="Read an integer n and print 2 * n.",
-    test_kind=TestKind.STDIN,
-    public_tests=(TestCase("3\n", "6\n", TestKind.STDIN, origin="statement"),),
-    hidden_tests=(TestCase("5\n", "10\n", TestKind.STDIN),),
-)
+PROBLEM = double_problem()
 RIGHT = "print(int(input()) * 2)\n"
 # What the real 0.5B model did on HumanEval/10's differential inputs: one value forever.
 LOOPING = fenced(RIGHT) + "\nExample inputs:\n" + '"cat", ' * 3000

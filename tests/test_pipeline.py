@@ -18,6 +18,7 @@ from support.pipeline_scenarios import (
     PROBE,
     REPAIR,
     SELFTEST,
+    double_problem,
     fenced,
     io_tests,
 )
@@ -29,19 +30,11 @@ from engine.pipeline.gates import Gates
 from engine.pipeline.plansearch import split_constraint_sets
 from engine.pipeline.prompts import NAMES, TemplateError, load_template
 from engine.pipeline.runner import SolveOutcome, solve
-from engine.problems.model import Problem, TestCase, TestKind
 from engine.sandbox.sandbox import Sandbox
 
 RIGHT = "print(int(input()) * 2)\n"
 WRONG = "print(int(input()) + 2)\n"
-PROBLEM = Problem(
-    id="double",
-    title="Double it",
-    statement="Read an integer n and print 2 * n.",
-    test_kind=TestKind.STDIN,
-    public_tests=(TestCase("3\n", "6\n", TestKind.STDIN, origin="statement"),),
-    hidden_tests=(TestCase("5\n", "10\n", TestKind.STDIN),),
-)
+PROBLEM = double_problem()
 FULL_SCRIPT = {
     PROBE: fenced(WRONG),
     CONSTRAINTS: "## Constraint set 1\nMultiply.\n## Constraint set 2\nAdd n to itself.",

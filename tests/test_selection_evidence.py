@@ -12,6 +12,7 @@ from support.pipeline_scenarios import (
     DIFFERENTIAL,
     DIVERSITY,
     PROBE,
+    double_problem,
     fenced,
     inputs,
     pick_output,
@@ -21,21 +22,8 @@ from engine import events as ev
 from engine.llm.scripted import ScriptedBackend
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.runner import solve
-from engine.problems.model import Problem, TestCase, TestKind
+from engine.problems.model import Problem
 from engine.sandbox.sandbox import Sandbox
-
-STDIN = TestKind.STDIN
-
-
-def problem(*examples: tuple[str, str]) -> Problem:
-    return Problem(
-        id="double",
-        title="Double it",
-        statement="Read an integer n and print 2 * n.",
-        test_kind=STDIN,
-        public_tests=tuple(TestCase(i, o, STDIN, origin="statement") for i, o in examples),
-        hidden_tests=(TestCase("5\n", "10\n", STDIN),),
-    )
 
 
 @pytest.fixture
@@ -57,7 +45,7 @@ async def solve_with(sandbox: Sandbox, prob: Problem, script: dict, **knobs: obj
 async def test_an_example_no_candidate_passes_is_disputed_not_a_veto(sandbox: Sandbox) -> None:
     # The second example is wrong (7 doubled is 14): every program fails it. Among the rest,
     # the doubling programs pass the good example and the others do not.
-    prob = problem(("3\n", "6\n"), ("7\n", "15\n"))
+    prob = double_problem(("3\n", "6\n"), ("7\n", "15\n"))
     script = {
         PROBE: fenced("print(int(input()) + 3)\n"),  # passes 3 -> 6 by luck, fails 7
         DIVERSITY: [fenced("print(int(input()) * 2)\n"), fenced("print(2 * int(input()))\n")],
@@ -75,7 +63,7 @@ async def test_an_example_no_candidate_passes_is_disputed_not_a_veto(sandbox: Sa
 async def test_an_adjudicated_output_needs_the_self_test_witness_count(
     sandbox: Sandbox,
 ) -> None:
-    prob = problem(("3\n", "6\n"))
+    prob = double_problem(("3\n", "6\n"))
     script = {
         PROBE: fenced("n = int(input())\nprint(n * 2 if n < 10 else n * 3)\n"),
         DIVERSITY: [fenced("print(int(input()) * 2)\n")],

@@ -68,6 +68,21 @@ def lcb_reference(shared_data: Path, question_id: str, model: str) -> tuple[str,
     raise LookupError(question_id)
 
 
+def double_problem(*examples: tuple[str, str]) -> Problem:
+    """The smallest stdin problem: read n, print 2 * n; `examples` are its public tests
+    (default: 3 -> 6); one hidden test."""
+    stdin = TestKind.STDIN
+    return Problem(
+        id="double",
+        title="Double it",
+        statement="Read an integer n and print 2 * n.",
+        test_kind=stdin,
+        public_tests=tuple(TestCase(i, o, stdin, origin="statement")
+                           for i, o in examples or (("3\n", "6\n"),)),
+        hidden_tests=(TestCase("5\n", "10\n", stdin),),
+    )
+
+
 def fenced(code: str, prose: str = "Here is my solution.") -> str:
     return f"{prose}\n\n```python\n{code.rstrip()}\n```\n"
 
