@@ -30,7 +30,11 @@ def gguf_chat_template(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def server_url(tiny_gguf: Path) -> Iterator[str]:
-    with llama_server(tiny_gguf, embedding=True, api_key=API_KEY) as url:
+    # llama-cpp-python's server cuts a running completion short when another request arrives
+    # (and reports it as finished, "stop"); concurrent requests (stream_many) need that off.
+    # llama-server, vLLM and SGLang batch concurrent requests instead.
+    with llama_server(tiny_gguf, embedding=True, api_key=API_KEY,
+                      extra_args=("--interrupt_requests", "false")) as url:
         yield url
 
 
