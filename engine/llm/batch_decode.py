@@ -136,6 +136,12 @@ class BatchDecoder:
                 if slot.job is not None:
                     self._fail(slot, exc)
 
+    def forget(self) -> None:
+        """Drop every cached prefix no sequence is using."""
+        for slot in self._slots:
+            if slot.job is None:
+                self._clear(slot)
+
     def close(self) -> None:
         for slot in self._slots:
             if slot.job is not None:

@@ -314,6 +314,13 @@ class LlamaCppBackend:
         finally:
             cancel.set()  # the consumer closed the stream: stop the model at the next token
 
+    async def clear_cache(self) -> None:
+        """Drop the prompt prefixes kept from finished sequences (a cold start, for
+        benchmarks); sequences in flight keep theirs."""
+        scheduler = self._owner.scheduler
+        if scheduler is not None:
+            await self._owner.call(scheduler.forget)
+
     async def count_tokens(self, text: str) -> int:
         return len(await self._owner.call(lambda: self._tokenize(text)))
 
