@@ -9,14 +9,20 @@ server backend sends them as concurrent requests bounded by its semaphore.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing, suppress
 from typing import Final
 
-from engine.llm.base import Delta, GenerationResult
+from engine.llm.base import Delta, GenerationRequest, GenerationResult
 
 Item = Delta | GenerationResult
 _DONE: Final = object()
+
+
+def stream_each(stream: Callable[..., AsyncIterator[Item]],
+                requests: Sequence[GenerationRequest]) -> MergedStreams:
+    """`stream_many` from a backend's own `stream`: one concurrent stream per request."""
+    return MergedStreams([stream(r.prompt, r.params, budget=r.budget) for r in requests])
 
 
 class MergedStreams:

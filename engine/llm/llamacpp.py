@@ -50,7 +50,7 @@ from engine.llm.base import (
     final_result,
     final_results,
 )
-from engine.llm.batch import MergedStreams
+from engine.llm.batch import stream_each
 from engine.llm.batch_decode import BatchDecoder, Counters, SeqJob
 from engine.llm.budget import RawChunk, RawEnd
 from engine.llm.chat_template import CHATML, ChatTemplate
@@ -264,8 +264,7 @@ class LlamaCppBackend:
 
     def stream_many(self, requests: Sequence[GenerationRequest]) -> ManyStream:
         """Each request is an ordinary stream; the scheduler decodes them in one batch."""
-        return MergedStreams([self.stream(r.prompt, r.params, budget=r.budget)
-                              for r in requests])
+        return stream_each(self.stream, requests)
 
     async def generate_many(self, requests: Sequence[GenerationRequest]
                             ) -> list[GenerationResult]:

@@ -48,7 +48,7 @@ from engine.llm.base import (
     final_result,
     final_results,
 )
-from engine.llm.batch import MergedStreams
+from engine.llm.batch import stream_each
 from engine.llm.budget import RawChunk, RawEnd
 from engine.llm.chat_template import ChatTemplate
 from engine.llm.guard import LoopGuard
@@ -217,8 +217,7 @@ class OpenAIBackend:
         the server batches them (llama-server slots, vLLM and SGLang continuous batching). One
         request per sequence rather than n>1: each keeps its own seed, stop strings, budget
         and loop guard, which n>1 cannot carry."""
-        return MergedStreams([self.stream(r.prompt, r.params, budget=r.budget)
-                              for r in requests])
+        return stream_each(self.stream, requests)
 
     async def generate_many(self, requests: Sequence[GenerationRequest]
                             ) -> list[GenerationResult]:

@@ -43,7 +43,7 @@ from engine.llm.base import (
     final_result,
     final_results,
 )
-from engine.llm.batch import MergedStreams
+from engine.llm.batch import stream_each
 from engine.llm.guard import LoopGuard
 from engine.llm.guarded import cut_loop
 from engine.llm.thinking import DEFAULT_TAGS, ThinkSplitter
@@ -166,8 +166,7 @@ class ScriptedBackend:
         return await final_result(self.stream(prompt, params, budget=budget))
 
     def stream_many(self, requests: Sequence[GenerationRequest]) -> ManyStream:
-        return MergedStreams([self.stream(r.prompt, r.params, budget=r.budget)
-                              for r in requests])
+        return stream_each(self.stream, requests)
 
     async def generate_many(self, requests: Sequence[GenerationRequest]
                             ) -> list[GenerationResult]:
