@@ -217,7 +217,7 @@ async def test_generate_many_gives_each_request_what_a_separate_call_gives(
 
 async def test_loop_guard_stops_a_looping_sequence_and_cuts_its_answer(backend: Backend) -> None:
     prompt = backend.render_chat(CHAT) + "<think>\n\n</think>\n\n"  # answer at once
-    looping = _params(max_tokens=1500, logit_bias=((A_ID, 100.0), *NO_EOS), loop_guard=True)
+    looping = _params(max_tokens=800, logit_bias=((A_ID, 100.0), *NO_EOS), loop_guard=True)
     result = await backend.generate(prompt, looping)
     assert result.finish_reason == "loop"
     assert result.completion_tokens < 600, "stopped soon after the loop began"
