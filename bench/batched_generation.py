@@ -15,7 +15,7 @@ Reported: total generated tokens per second (wall clock) and prompt tokens prefi
 prompt lookup (n-gram speculation) on a repair-like prompt, whose answer repeats the program
 in the prompt: greedy, `prompt_lookup` 0 against 8, alone and 3 at once.
 
-    .venv/bin/python bench/batched_generation.py [--tokens 64] [--model PATH] [--threads N]
+    .venv/bin/python bench/batched_generation.py [--tokens 64] [--model PATH] [--threads 1]
 """
 
 from __future__ import annotations
@@ -136,19 +136,22 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=64, help="tokens per answer")
     parser.add_argument("--repair-tokens", type=int, default=160)
     parser.add_argument("--ks", default="1,3,8")
-    parser.add_argument("--threads", type=int, default=None)
+    # one thread count for single-token and batched decodes: llama-cpp-python's defaults differ
+    # (half the cores for one token, all for a batch), which would compare thread counts, and
+    # on a loaded machine threads that wait for each other at every step are slower than one
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args()
     if not args.model.is_file():
         sys.exit(f"no model at {args.model}: set ATLAS_REAL_MODEL or pass --model")
 
     backend = await LlamaCppBackend.open(args.model, LlamaCppConfig(
-        n_ctx=8192, n_threads=args.threads, embeddings=False))
+        n_ctx=8192, n_threads=args.threads, n_threads_batch=args.threads, embeddings=False))
     end_ids = backend._llm.tokenize(b"<|im_end|><|endoftext|>", add_bos=False, special=True)
     no_end = tuple((token, -100.0) for token in end_ids)
     prompt_tokens = await backend.count_tokens(backend.render_chat(CHAT))
     print(f"model {args.model.name}, prompt {prompt_tokens} tokens, {args.tokens} tokens per "
-          f"answer, load average {os.getloadavg()[0]:.1f}")
+          f"answer, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f}")
     await backend.generate(CHAT, SamplingParams(max_tokens=4, seed=0))  # warm up
 
     print(f"{'k':>2} {'mode':<17} {'tokens':>6} {'wall s':>7} {'tok/s':>6} {'prefilled':>9}"
