@@ -231,7 +231,11 @@ class LlamaCppBackend:
         def start_scheduler() -> None:
             owner.scheduler = BatchDecoder(llm, config.n_seq_max, backend.counters)
 
-        owner.call_sync(start_scheduler)
+        try:
+            owner.call_sync(start_scheduler)
+        except BaseException:
+            backend.close_sync()
+            raise
         return backend
 
     @classmethod
@@ -331,6 +335,10 @@ class LlamaCppBackend:
         return await self._owner.call(lambda: embedder.embed(text))
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.close_sync)
+
+    def close_sync(self) -> None:
+        """Release the model and stop its thread (blocking; from async code `await close()`)."""
         if self._closed:
             return
         self._closed = True
@@ -344,8 +352,8 @@ class LlamaCppBackend:
                 embedder.close()
             llm.close()
 
-        await self._owner.call(release)
-        await asyncio.to_thread(self._owner.stop)
+        self._owner.call_sync(release)
+        self._owner.stop()
 
     async def __aenter__(self) -> LlamaCppBackend:
         return self
