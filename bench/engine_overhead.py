@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import events as ev
+from engine.llm.batch import stream_each
 from engine.llm.scripted import ScriptedBackend
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.runner import solve
@@ -145,6 +146,12 @@ class TimedBackend:
             self._busy.add(start, time.perf_counter())
             yield item
 
+    def stream_many(self, requests: Any) -> Any:
+        return stream_each(self.stream, requests)
+
+    def render_chat(self, messages: Any, *, add_generation_prompt: bool = True) -> str:
+        return self._inner.render_chat(messages, add_generation_prompt=add_generation_prompt)
+
     async def embed(self, text: str) -> list[float]:
         start = time.perf_counter()
         try:
@@ -160,7 +167,9 @@ async def one_task(sandbox: Sandbox, mode: str, store: Store | None) -> dict[str
     model, box = Intervals(), Intervals()
     backend = TimedBackend(ScriptedBackend(SCRIPT), model)
     timed_box = TimedSandbox(sandbox, box)
-    config = PipelineConfig.preset("D")
+    # Every D step, as measured before early exit: scripted answers are whole answers.
+    config = PipelineConfig.preset("D", early_exit=False, only_when_undecided=False,
+                                   answer_prefill=False)
     events: list[ev.Event] = []
     start = time.perf_counter()
     if mode == "solve":

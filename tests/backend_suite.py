@@ -19,12 +19,13 @@ import asyncio
 from contextlib import aclosing
 
 import pytest
-from support.tiny_gguf import IM_END_ID, THINK_CLOSE_ID, THINK_OPEN_ID
+from support.tiny_gguf import IM_END_ID, THINK_CLOSE_ID, THINK_OPEN_ID, vocabulary
 
 from engine.llm.base import (
     Backend,
     ChatMessage,
     Delta,
+    GenerationRequest,
     GenerationResult,
     SamplingParams,
     ThinkingBudget,
@@ -37,7 +38,9 @@ __all__ = [
     "test_cancelling_a_stream_frees_the_backend",
     "test_chat_messages_go_through_the_models_own_template",
     "test_embeddings_are_one_vector_per_text",
+    "test_generate_many_gives_each_request_what_a_separate_call_gives",
     "test_generation_is_real_and_counted",
+    "test_loop_guard_stops_a_looping_sequence_and_cuts_its_answer",
     "test_same_seed_same_text_other_seed_other_text",
     "test_stop_strings_end_the_answer_before_the_stop",
     "test_stream_yields_deltas_then_one_result",
@@ -45,6 +48,7 @@ __all__ = [
 
 CHAT = [ChatMessage("system", "You solve problems."), ChatMessage("user", "Add two numbers.")]
 NO_EOS = ((IM_END_ID, -100.0),)  # random weights end early by chance; tests need length
+A_ID = vocabulary()[0].index("a")  # biased up, the model writes "aaaa...": a loop
 
 
 def _params(**changes: object) -> SamplingParams:
@@ -191,3 +195,32 @@ async def test_budget_is_a_noop_for_a_model_that_does_not_think(backend: Backend
     assert forced.budget.thinking_tokens == 0 and not forced.budget.capped
     assert forced.budget.extensions == 0 and forced.thinking == ""
     assert forced.answer == plain.answer
+
+
+async def test_generate_many_gives_each_request_what_a_separate_call_gives(
+    backend: Backend,
+) -> None:
+    answer_now = backend.render_chat(CHAT) + "<think>\n\n</think>\n\n"
+    requests = [
+        GenerationRequest(CHAT, _params(max_tokens=12)),
+        GenerationRequest(CHAT, _params(temperature=1.0, top_k=0, top_p=1.0, max_tokens=20,
+                                        seed=3)),
+        GenerationRequest(answer_now, _params(temperature=1.0, top_k=0, top_p=1.0,
+                                              max_tokens=16, seed=4)),
+    ]
+    together = await backend.generate_many(requests)
+    alone = [await backend.generate(r.prompt, r.params, budget=r.budget) for r in requests]
+    assert [(r.thinking, r.answer) for r in together] == [(r.thinking, r.answer) for r in alone]
+    assert [r.completion_tokens for r in together] == [12, 20, 16]
+    assert all(r.finish_reason == "length" for r in together)
+
+
+async def test_loop_guard_stops_a_looping_sequence_and_cuts_its_answer(backend: Backend) -> None:
+    prompt = backend.render_chat(CHAT) + "<think>\n\n</think>\n\n"  # answer at once
+    looping = _params(max_tokens=800, logit_bias=((A_ID, 100.0), *NO_EOS), loop_guard=True)
+    result = await backend.generate(prompt, looping)
+    assert result.finish_reason == "loop"
+    assert result.completion_tokens < 600, "stopped soon after the loop began"
+    assert result.answer.endswith("a") and len(result.answer) < 20  # the loop cut to a period
+    [many] = await backend.generate_many([GenerationRequest(prompt, looping)])
+    assert (many.finish_reason, many.answer) == ("loop", result.answer)

@@ -12,7 +12,7 @@ from pathlib import Path
 import gguf
 import pytest
 from backend_suite import *  # noqa: F403  (the shared backend suite runs on this backend)
-from backend_suite import CHAT, _params
+from backend_suite import A_ID, CHAT, NO_EOS, _params
 from support.llama_server import llama_server
 
 from engine.llm.base import BackendError, Delta, SamplingParams
@@ -30,7 +30,11 @@ def gguf_chat_template(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def server_url(tiny_gguf: Path) -> Iterator[str]:
-    with llama_server(tiny_gguf, embedding=True, api_key=API_KEY) as url:
+    # llama-cpp-python's server cuts a running completion short when another request arrives
+    # (and reports it as finished, "stop"); concurrent requests (stream_many) need that off.
+    # llama-server, vLLM and SGLang batch concurrent requests instead.
+    with llama_server(tiny_gguf, embedding=True, api_key=API_KEY,
+                      extra_args=("--interrupt_requests", "false")) as url:
         yield url
 
 
@@ -68,6 +72,15 @@ async def test_chat_without_a_template_goes_through_the_server(server_url: str) 
         with pytest.raises(BackendError, match="chat template"):
             plain.render_chat(CHAT)
     assert result.completion_tokens >= 1 and result.finish_reason in ("length", "stop")
+
+
+async def test_loop_guard_on_the_chat_path(server_url: str) -> None:
+    async with await OpenAIBackend.connect(base_url=server_url, api_key=API_KEY) as plain:
+        assert plain.template is None  # so messages go to /v1/chat/completions
+        looping = _params(max_tokens=800, logit_bias=((A_ID, 100.0), *NO_EOS), loop_guard=True)
+        result = await plain.generate(CHAT, looping)
+    assert result.finish_reason == "loop" and result.completion_tokens < 600
+    assert result.answer.endswith("a") and len(result.answer) < 20
 
 
 async def test_embeddings_from_a_second_server_on_the_same_weights(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import aclosing
 
 import pytest
 
@@ -11,6 +12,7 @@ from engine.llm.base import (
     BackendError,
     ChatMessage,
     Delta,
+    GenerationRequest,
     GenerationResult,
     SamplingParams,
     ThinkingBudget,
@@ -70,3 +72,47 @@ async def test_embeddings_are_deterministic_per_text() -> None:
     backend = ScriptedBackend(embedding_size=16)
     a, b, c = [await backend.embed(t) for t in ("x = 1", "x = 1", "x = 2")]
     assert len(a) == 16 and a == b and a != c
+
+
+async def test_stream_many_interleaves_sequences_and_cancels_one() -> None:
+    backend = ScriptedBackend({"long": "w " * 200, "short": "one two three"},
+                              token_delay_s=0.001)
+    requests = [GenerationRequest("long", PARAMS), GenerationRequest("short", PARAMS),
+                GenerationRequest("short", SamplingParams(max_tokens=2))]
+    order: list[int] = []
+    results: dict[int, GenerationResult] = {}
+    stream = backend.stream_many(requests)
+    async with aclosing(stream):
+        async for index, item in stream:
+            order.append(index)
+            if isinstance(item, GenerationResult):
+                results[index] = item
+                stream.cancel(0)  # the long one goes once another has finished
+    assert sorted(results) == [1, 2] and results[1].answer.split() == ["one", "two", "three"]
+    assert results[2].finish_reason == "length"
+    assert order[:3] == [0, 1, 2], "the sequences run at once, not one after another"
+    assert order.count(0) < 100
+
+
+async def test_generate_many_keeps_request_order_and_raises_a_failure() -> None:
+    backend = ScriptedBackend({"a": "alpha", "b": "beta", "x": BackendError("server down")})
+    results = await backend.generate_many([GenerationRequest("b", PARAMS),
+                                           GenerationRequest("a", PARAMS)])
+    assert [r.answer for r in results] == ["beta", "alpha"]
+    with pytest.raises(BackendError, match="server down"):
+        await backend.generate_many([GenerationRequest("a", PARAMS),
+                                     GenerationRequest("x", PARAMS)])
+    stream = backend.stream_many([GenerationRequest("a", PARAMS), GenerationRequest("b", PARAMS)])
+    stream.cancel(0)  # before it started
+    assert [i async for i, item in stream if isinstance(item, GenerationResult)] == [1]
+    with pytest.raises(IndexError):
+        stream.cancel(2)
+
+
+async def test_loop_guard_stops_a_scripted_loop() -> None:
+    backend = ScriptedBackend(default="print(1)\n" + "x = 1\n" * 300)
+    guarded = await backend.generate("q", SamplingParams(loop_guard=True))
+    assert guarded.finish_reason == "loop" and guarded.answer == "print(1)\nx = 1"
+    assert guarded.completion_tokens < 300
+    free = await backend.generate("q", SamplingParams())
+    assert free.finish_reason == "stop" and free.answer.count("x = 1") == 300

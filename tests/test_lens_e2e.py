@@ -25,7 +25,9 @@ from engine.llm.base import (
     BackendInfo,
     ChatMessage,
     Delta,
+    GenerationRequest,
     GenerationResult,
+    ManyStream,
     Prompt,
     SamplingParams,
     ThinkingBudget,
@@ -62,6 +64,13 @@ class ScriptedTextRealEmbeddings:
         self, prompt: Prompt, params: SamplingParams, *, budget: ThinkingBudget | None = None
     ) -> GenerationResult:
         return await self._script.generate(prompt, params, budget=budget)
+
+    def stream_many(self, requests: Sequence[GenerationRequest]) -> ManyStream:
+        return self._script.stream_many(requests)
+
+    async def generate_many(self, requests: Sequence[GenerationRequest]
+                            ) -> list[GenerationResult]:
+        return await self._script.generate_many(requests)
 
     def render_chat(
         self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True

@@ -31,6 +31,14 @@ class SamplingParams:
     # What the call is for ("probe", "selftest", ...): never sent to the model; logs and the
     # scripted test double use it, so prompts need no routing marker.
     purpose: str = ""
+    # Stop a generation that has fallen into a loop (engine/llm/guard.py): it ends with
+    # finish_reason "loop" and its answer cut to what came before the loop plus one period.
+    loop_guard: bool = False
+    # Prompt-lookup (n-gram) speculative decoding, where the backend has it (in-process
+    # llama.cpp): up to this many tokens copied from the prompt are checked in one decode.
+    # It changes speed only, never the tokens; it pays off when the answer repeats much of
+    # the prompt (a repair of a program in the prompt). 0: off.
+    prompt_lookup: int = 0
 
 
 class BudgetTier(StrEnum):
@@ -115,11 +123,38 @@ class BackendInfo:
     device: str = ""  # "CUDA", "Metal", "CPU", or the server's URL
 
 
+Prompt = str | Sequence[ChatMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One sequence of a several-at-once call: its own prompt, sampling (seed, temperature,
+    stop strings, token limit, loop guard) and thinking budget."""
+
+    prompt: Prompt
+    params: SamplingParams
+    budget: ThinkingBudget | None = None
+
+
+class ManyStream(Protocol):
+    """The stream of several sequences: (index into the requests, item) pairs, each
+    sequence's items in order (its Deltas, then its one GenerationResult), sequences
+    interleaved as they are generated. `cancel(i)` stops sequence i (nothing more comes for
+    it) while the others go on; closing the stream stops them all."""
+
+    def __aiter__(self) -> AsyncIterator[tuple[int, Delta | GenerationResult]]: ...
+
+    async def __anext__(self) -> tuple[int, Delta | GenerationResult]: ...
+
+    def cancel(self, index: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
 class BackendError(RuntimeError):
     """A model call failed in a way retries did not fix; the message says what to try."""
 
 
-Prompt = str | Sequence[ChatMessage]
 
 
 @runtime_checkable
@@ -148,6 +183,21 @@ class Backend(Protocol):
         budget: ThinkingBudget | None = None,
     ) -> GenerationResult: ...
 
+    def stream_many(self, requests: Sequence[GenerationRequest]) -> ManyStream:
+        """Several sequences at once, for answers drawn from one context (candidates, plans,
+        self-tests, repairs). Each has its own sampler, seed, stop strings, token limit, loop
+        guard and budget forcing. In-process llama.cpp decodes them in one batch and prefills
+        a prompt prefix they share once (its KV cache is copied, not recomputed); a server
+        backend sends them as concurrent requests within its concurrency limit. The tokens
+        are those of separate `stream` calls with the same seeds, up to the small numeric
+        differences batched matrix products can make (see tests/test_batch_llamacpp.py)."""
+        ...
+
+    async def generate_many(self, requests: Sequence[GenerationRequest]
+                            ) -> list[GenerationResult]:
+        """The GenerationResults of `stream_many`, in the order of the requests."""
+        ...
+
     def render_chat(self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True
                     ) -> str:
         """The model's own chat template applied to messages (for raw-prompt calls)."""
@@ -168,3 +218,19 @@ async def final_result(items: AsyncIterator[Delta | GenerationResult]) -> Genera
             if isinstance(item, GenerationResult):
                 return item
     raise BackendError("the stream ended without a result")
+
+
+async def final_results(items: ManyStream, n: int) -> list[GenerationResult]:
+    """The GenerationResults that end the n streams of `stream_many`, in request order; the
+    stream is closed however this ends."""
+    results: dict[int, GenerationResult] = {}
+    try:
+        async for index, item in items:
+            if isinstance(item, GenerationResult):
+                results[index] = item
+    finally:
+        await items.aclose()
+    missing = [i for i in range(n) if i not in results]
+    if missing:
+        raise BackendError(f"sequences {missing} ended without a result")
+    return [results[i] for i in range(n)]

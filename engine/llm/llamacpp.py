@@ -5,10 +5,14 @@ every call (generation, embedding, tokenizing) runs there as a job. The asyncio 
 and receives tokens through a queue. Generation checks a cancel flag between tokens, so closing a
 stream stops the model within a token.
 
+- Generation goes through a scheduler on that thread (engine/llm/batch_decode.py) that decodes
+  every sequence in flight in one batch: concurrent `stream` calls and `stream_many` share each
+  decode, and a prompt prefix they share is prefilled once.
+
 - All layers go on the GPU when the llama.cpp build has one (CUDA, Metal, ...).
-- The common prompt prefix stays in the KV cache between calls (llama-cpp-python's `generate`
-  keeps the longest matching prefix), so budget-forcing continuations and repeated system
-  prompts cost only their new tokens.
+- The common prompt prefix stays in the KV cache between calls (finished sequences stay cached
+  until their slot is needed), so budget-forcing continuations and repeated system prompts cost
+  only their new tokens.
 - Embeddings come from the same loaded weights through a second llama.cpp context on the same
   model (mean-pooled by default), never by loading the model twice. At load we embed once and
   then generate, to prove the two contexts do not disturb each other.
@@ -17,13 +21,10 @@ stream stops the model within a token.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import concurrent.futures
 import contextlib
-import ctypes
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import llama_cpp
-import numpy as np
 from llama_cpp import _internals
 
 from engine.llm.base import (
@@ -40,15 +40,21 @@ from engine.llm.base import (
     BackendInfo,
     ChatMessage,
     Delta,
+    GenerationRequest,
     GenerationResult,
+    ManyStream,
     Prompt,
     SamplingParams,
     ThinkingBudget,
     ThinkTags,
     final_result,
+    final_results,
 )
-from engine.llm.budget import RawChunk, RawEnd, generate_stream
+from engine.llm.batch import stream_each
+from engine.llm.batch_decode import BatchDecoder, Counters, SeqJob
+from engine.llm.budget import RawChunk, RawEnd
 from engine.llm.chat_template import CHATML, ChatTemplate
+from engine.llm.guarded import guarded_stream
 from engine.llm.thinking import DEFAULT_TAGS
 
 T = TypeVar("T")
@@ -83,6 +89,9 @@ class LlamaCppConfig:
     # llama.cpp repacks quantized weights for faster CPU kernels (AMX, AVX512). Some CPUs and
     # VMs crash in those kernels (seen: a Xeon VM with AMX, on a Q8_0 model); False avoids them.
     repack_weights: bool = True
+    # Sequences the context holds at once (generating, plus finished ones kept as prefix
+    # caches); they share the n_ctx cells of one unified KV cache.
+    n_seq_max: int = 16
     verbose: bool = False
 
 
@@ -105,11 +114,27 @@ class _Owner:
 
     def __init__(self, name: str) -> None:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self.scheduler: BatchDecoder | None = None  # set on this thread once the model is up
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
+        """Jobs first (they are short: admitting a sequence, tokenizing, embedding), and while
+        sequences are in flight one decode step whenever no job waits."""
+        while True:
+            scheduler = self.scheduler
+            if scheduler is not None:
+                scheduler.reap()  # a closed stream is counted before any job queued after it
+            if scheduler is not None and scheduler.busy():
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    scheduler.step()
+                    continue
+            else:
+                job = self._jobs.get()
+            if job is None:
+                return
             job()
 
     def post(self, job: Callable[[], None]) -> None:
@@ -160,16 +185,6 @@ def _deliver(loop: asyncio.AbstractEventLoop, setter: Callable[[Any], None], val
         loop.call_soon_threadsafe(settle)
 
 
-@dataclass(slots=True)
-class Counters:
-    """Totals the owner thread keeps; doctor and tests read them."""
-
-    tokens_generated: int = 0
-    completions: int = 0
-    cancelled: int = 0
-    prefix_tokens_reused: int = 0
-
-
 class LlamaCppBackend:
     """In-process llama.cpp. Create with `await LlamaCppBackend.open(path, config)`."""
 
@@ -212,6 +227,15 @@ class LlamaCppBackend:
             raise
         backend = cls(owner, llm, path, config, template, time.perf_counter() - started)
         backend._embedder = embedder
+
+        def start_scheduler() -> None:
+            owner.scheduler = BatchDecoder(llm, config.n_seq_max, backend.counters)
+
+        try:
+            owner.call_sync(start_scheduler)
+        except BaseException:
+            backend.close_sync()
+            raise
         return backend
 
     @classmethod
@@ -239,8 +263,16 @@ class LlamaCppBackend:
         budget: ThinkingBudget | None = None,
     ) -> AsyncIterator[Delta | GenerationResult]:
         text = prompt if isinstance(prompt, str) else self.render_chat(prompt)
-        async for item in generate_stream(self, text, params, budget, self._config.tags):
+        async for item in guarded_stream(self, text, params, budget, self._config.tags):
             yield item
+
+    def stream_many(self, requests: Sequence[GenerationRequest]) -> ManyStream:
+        """Each request is an ordinary stream; the scheduler decodes them in one batch."""
+        return stream_each(self.stream, requests)
+
+    async def generate_many(self, requests: Sequence[GenerationRequest]
+                            ) -> list[GenerationResult]:
+        return await final_results(self.stream_many(requests), len(requests))
 
     async def generate(
         self,
@@ -267,7 +299,7 @@ class LlamaCppBackend:
 
         def job() -> None:
             try:
-                self._complete(prompt, params, cancel, push)
+                self._submit(prompt, params, cancel, push)
             except BaseException as exc:
                 push(exc)
 
@@ -285,6 +317,13 @@ class LlamaCppBackend:
         finally:
             cancel.set()  # the consumer closed the stream: stop the model at the next token
 
+    async def clear_cache(self) -> None:
+        """Drop the prompt prefixes kept from finished sequences (a cold start, for
+        benchmarks); sequences in flight keep theirs."""
+        scheduler = self._owner.scheduler
+        if scheduler is not None:
+            await self._owner.call(scheduler.forget)
+
     async def count_tokens(self, text: str) -> int:
         return len(await self._owner.call(lambda: self._tokenize(text)))
 
@@ -296,18 +335,25 @@ class LlamaCppBackend:
         return await self._owner.call(lambda: embedder.embed(text))
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.close_sync)
+
+    def close_sync(self) -> None:
+        """Release the model and stop its thread (blocking; from async code `await close()`)."""
         if self._closed:
             return
         self._closed = True
         embedder, llm = self._embedder, self._llm
 
         def release() -> None:
+            if self._owner.scheduler is not None:
+                self._owner.scheduler.close()
+                self._owner.scheduler = None
             if embedder is not None:
                 embedder.close()
             llm.close()
 
-        await self._owner.call(release)
-        await asyncio.to_thread(self._owner.stop)
+        self._owner.call_sync(release)
+        self._owner.stop()
 
     async def __aenter__(self) -> LlamaCppBackend:
         return self
@@ -323,62 +369,22 @@ class LlamaCppBackend:
             self._template.bos_token and text.startswith(self._template.bos_token))
         return llm.tokenize(text.encode("utf-8"), add_bos=bos, special=True)
 
-    def _complete(self, prompt: str, params: SamplingParams, cancel: threading.Event,
-                  push: Callable[[RawChunk | RawEnd], None]) -> None:
+    def _submit(self, prompt: str, params: SamplingParams, cancel: threading.Event,
+                push: Callable[[RawChunk | RawEnd | BaseException], None]) -> None:
         if cancel.is_set():
             return
-        llm = self._llm
         tokens = self._tokenize(prompt)
-        n_ctx = llm.n_ctx()
+        n_ctx = self._llm.n_ctx()
         if len(tokens) >= n_ctx:
             raise BackendError(f"the prompt has {len(tokens)} tokens but the context holds "
                                f"{n_ctx}: shorten it or raise n_ctx")
-        max_new = min(params.max_tokens, n_ctx - len(tokens))
-        self.counters.prefix_tokens_reused += _common_prefix(llm, tokens)
-        llm.set_seed(params.seed if params.seed is not None else random.randrange(2**31))
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stops = _StopMatcher(params.stop)
-        vocab = llm._model.vocab
-        generated = 0
-        finish = "length"
-        tokens_iter = llm.generate(
-            tokens,
-            top_k=params.top_k,
-            top_p=params.top_p,
-            min_p=params.min_p,
-            temp=params.temperature,
-            repeat_penalty=1.0,
-            logits_processor=_logit_bias(params.logit_bias),
-        )
-        try:
-            for token in tokens_iter if max_new > 0 else ():
-                if cancel.is_set():
-                    finish = "cancelled"
-                    break
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    finish = "stop"
-                    break
-                generated += 1
-                self.counters.tokens_generated += 1  # live: read while a stream runs
-                # one chunk per token, even when its text is held back (half a UTF-8
-                # character, or the start of a stop string), so the budget counts exactly
-                text, stopped = stops.feed(decoder.decode(_piece(vocab, token)))
-                push(RawChunk(text, 1))
-                if stopped:
-                    finish = "stop"
-                    break
-                if generated >= max_new:
-                    break
-        finally:
-            tokens_iter.close()
-            self.counters.completions += 1
-        if finish == "cancelled":
-            self.counters.cancelled += 1
-            return
-        tail = "" if stops.stopped else stops.flush(decoder.decode(b"", final=True))
-        if tail:
-            push(RawChunk(tail, 0))
-        push(RawEnd(finish, len(tokens), generated))
+        if params.prompt_lookup < 0:
+            raise BackendError(f"prompt_lookup must be 0 (off) or a number of draft tokens, "
+                               f"not {params.prompt_lookup}")
+        scheduler = self._owner.scheduler
+        assert scheduler is not None, "the scheduler starts with the model"
+        scheduler.submit(SeqJob(tokens, params, min(params.max_tokens, n_ctx - len(tokens)),
+                                cancel, push))
 
     def _require_open(self) -> None:
         if self._closed:
@@ -428,73 +434,6 @@ class _Embedder:
         self._ctx.close()
 
 
-class _StopMatcher:
-    """Stop strings over streamed text: text that might begin a stop string is held back."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self._stops = [s for s in stops if s]
-        self._held = ""
-        self.stopped = False
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        """(text safe to emit, whether a stop string was reached)."""
-        if not self._stops:
-            return text, False
-        held = self._held + text
-        hits = [at for at in (held.find(s) for s in self._stops) if at >= 0]
-        if hits:
-            self._held = ""
-            self.stopped = True
-            return held[: min(hits)], True
-        keep = max((_overlap(held, s) for s in self._stops), default=0)
-        self._held = held[len(held) - keep:]
-        return held[: len(held) - keep], False
-
-    def flush(self, text: str = "") -> str:
-        held, self._held = self._held + text, ""
-        return held
-
-
-def _overlap(text: str, stop: str) -> int:
-    for length in range(min(len(stop) - 1, len(text)), 0, -1):
-        if text.endswith(stop[:length]):
-            return length
-    return 0
-
-
-def _piece(vocab: Any, token: int) -> bytes:
-    """The token's bytes (llama-cpp-python's own helper caps pieces at 32 bytes)."""
-    buffer = ctypes.create_string_buffer(64)
-    n = llama_cpp.llama_token_to_piece(vocab, token, buffer, 64, 0, False)
-    if n < 0:
-        buffer = ctypes.create_string_buffer(-n)
-        n = llama_cpp.llama_token_to_piece(vocab, token, buffer, -n, 0, False)
-    return buffer.raw[:n]
-
-
-def _logit_bias(bias: tuple[tuple[int, float], ...]) -> llama_cpp.LogitsProcessorList | None:
-    if not bias:
-        return None
-    ids = np.array([token for token, _ in bias], dtype=np.intc)
-    values = np.array([value for _, value in bias], dtype=np.single)
-
-    def apply(_input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        scores[ids] += values
-        return scores
-
-    return llama_cpp.LogitsProcessorList([apply])
-
-
-def _common_prefix(llm: llama_cpp.Llama, tokens: list[int]) -> int:
-    cached = llm._input_ids[: llm.n_tokens]
-    n = 0
-    for a, b in zip(cached, tokens, strict=False):
-        if a != b:
-            break
-        n += 1
-    return n
-
-
 def _n_gpu_layers(config: LlamaCppConfig) -> int:
     if config.n_gpu_layers is not None:
         return config.n_gpu_layers
@@ -506,6 +445,9 @@ def _check_config(config: LlamaCppConfig) -> None:
         if name not in KV_CACHE_TYPES:
             raise BackendError(f"unknown KV cache type {name!r}; use one of "
                                f"{', '.join(KV_CACHE_TYPES)}")
+    if not 1 <= config.n_seq_max <= llama_cpp.llama_max_parallel_sequences():
+        raise BackendError(f"n_seq_max must be between 1 and "
+                           f"{llama_cpp.llama_max_parallel_sequences()}, not {config.n_seq_max}")
     if config.pooling not in _POOLING:
         raise BackendError(f"unknown pooling {config.pooling!r}; use mean or last")
     flash = config.flash_attn if config.flash_attn is not None else _n_gpu_layers(config) != 0
@@ -518,7 +460,10 @@ def _load(path: Path, config: LlamaCppConfig) -> llama_cpp.Llama:
     layers = _n_gpu_layers(config)
     flash = config.flash_attn if config.flash_attn is not None else layers != 0
     try:
-        with _model_params(use_extra_bufts=config.repack_weights):
+        # several sequences share one unified KV cache: each may use all of n_ctx, and a
+        # copied prefix shares cells instead of duplicating them (engine/llm/batch_decode.py)
+        with _default_params(model={"use_extra_bufts": config.repack_weights},
+                             context={"n_seq_max": config.n_seq_max, "kv_unified": True}):
             return _construct(path, config, layers, flash)
     except (ValueError, RuntimeError) as exc:
         raise BackendError(
@@ -531,24 +476,30 @@ _PARAMS_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _model_params(**fields: Any) -> Iterator[None]:
-    """Model parameters llama-cpp-python's Llama() takes no argument for (use_extra_bufts):
-    set on the defaults it starts from, for one construction."""
+def _default_params(*, model: dict[str, Any], context: dict[str, Any]) -> Iterator[None]:
+    """Model and context parameters llama-cpp-python's Llama() takes no argument for
+    (use_extra_bufts, n_seq_max, kv_unified): set on the defaults it starts from, for one
+    construction."""
     module = llama_cpp.llama_cpp
-    original = module.llama_model_default_params
+    originals = {"llama_model_default_params": model, "llama_context_default_params": context}
+    saved = {name: getattr(module, name) for name in originals}
 
-    def with_fields() -> Any:
-        params = original()
-        for name, value in fields.items():
-            setattr(params, name, value)
-        return params
+    def with_fields(name: str) -> Callable[[], Any]:
+        def make() -> Any:
+            params = saved[name]()
+            for field_name, value in originals[name].items():
+                setattr(params, field_name, value)
+            return params
+        return make
 
     with _PARAMS_LOCK:
-        module.llama_model_default_params = with_fields
+        for name in originals:
+            setattr(module, name, with_fields(name))
         try:
             yield
         finally:
-            module.llama_model_default_params = original
+            for name, original in saved.items():
+                setattr(module, name, original)
 
 
 def _construct(path: Path, config: LlamaCppConfig, layers: int, flash: bool) -> llama_cpp.Llama:

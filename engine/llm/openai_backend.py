@@ -38,15 +38,21 @@ from engine.llm.base import (
     BackendInfo,
     ChatMessage,
     Delta,
+    GenerationRequest,
     GenerationResult,
+    ManyStream,
     Prompt,
     SamplingParams,
     ThinkingBudget,
     ThinkTags,
     final_result,
+    final_results,
 )
-from engine.llm.budget import RawChunk, RawEnd, generate_stream
+from engine.llm.batch import stream_each
+from engine.llm.budget import RawChunk, RawEnd
 from engine.llm.chat_template import ChatTemplate
+from engine.llm.guard import LoopGuard
+from engine.llm.guarded import cut_loop, guarded_stream
 from engine.llm.openai_http import (
     HttpTransport,
     RetryPolicy,
@@ -182,7 +188,7 @@ class OpenAIBackend:
                                    "send chat messages instead (budget forcing needs raw "
                                    "completions)")
             raw = prompt if isinstance(prompt, str) else self.render_chat(prompt)
-            items = generate_stream(self, raw, params, budget, self.config.think_tags)
+            items = guarded_stream(self, raw, params, budget, self.config.think_tags)
         else:
             if not caps.chat:
                 raise BackendError(f"{self._http.base_url} does not serve /v1/chat/completions; "
@@ -205,6 +211,17 @@ class OpenAIBackend:
         budget: ThinkingBudget | None = None,
     ) -> GenerationResult:
         return await final_result(self.stream(prompt, params, budget=budget))
+
+    def stream_many(self, requests: Sequence[GenerationRequest]) -> ManyStream:
+        """Concurrent requests, at most `max_concurrency` in flight (the transport's semaphore);
+        the server batches them (llama-server slots, vLLM and SGLang continuous batching). One
+        request per sequence rather than n>1: each keeps its own seed, stop strings, budget
+        and loop guard, which n>1 cannot carry."""
+        return stream_each(self.stream, requests)
+
+    async def generate_many(self, requests: Sequence[GenerationRequest]
+                            ) -> list[GenerationResult]:
+        return await final_results(self.stream_many(requests), len(requests))
 
     def render_chat(
         self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True
@@ -402,11 +419,20 @@ class OpenAIBackend:
         started = time.perf_counter()
         first_token_at: float | None = None
         end: _Piece | None = None
+        guard = LoopGuard() if params.loop_guard else None
+        pieces_seen = 0
         async with aclosing(self._chat_pieces(messages, params)) as pieces:
             async for piece in pieces:
                 if piece.final:
                     end = piece
                     break
+                if guard is not None and guard.feed(piece.text):
+                    # closing the stream closes the response: the server stops generating
+                    rendered = self.render_chat(messages) if self.template is not None else ""
+                    end = _Piece("", final=True, finish_reason="loop",
+                                 prompt_tokens=await self._prompt_tokens({}, rendered),
+                                 completion_tokens=pieces_seen + 1)
+                pieces_seen += 1
                 first_token_at = first_token_at or time.perf_counter()
                 if piece.channel == "thinking":  # the server parsed the thinking out
                     deltas = [Delta(piece.text, "thinking")]
@@ -416,14 +442,17 @@ class OpenAIBackend:
                 for delta in deltas:
                     texts[delta.channel].append(delta.text)
                     yield delta
+                if end is not None:
+                    break
         for delta in splitter.flush():
             texts[delta.channel].append(delta.text)
             yield delta
         assert end is not None, "_chat_pieces always ends with a final piece"
         now = time.perf_counter()
+        answer = "".join(texts["answer"])
         yield GenerationResult(
             thinking="".join(texts["thinking"]),
-            answer="".join(texts["answer"]),
+            answer=cut_loop(answer) if end.finish_reason == "loop" else answer,
             prompt_tokens=end.prompt_tokens,
             completion_tokens=end.completion_tokens,
             finish_reason=end.finish_reason,

@@ -34,13 +34,19 @@ from engine.llm.base import (
     BudgetOutcome,
     ChatMessage,
     Delta,
+    GenerationRequest,
     GenerationResult,
+    ManyStream,
     Prompt,
     SamplingParams,
     ThinkingBudget,
     ThinkTags,
     final_result,
+    final_results,
 )
+from engine.llm.batch import stream_each
+from engine.llm.guard import LoopGuard
+from engine.llm.guarded import cut_loop
 from engine.llm.thinking import DEFAULT_TAGS, ThinkSplitter
 
 Answer = str | Sequence[str] | Callable[[str], str] | BaseException
@@ -115,9 +121,13 @@ class ScriptedBackend:
         finish = "stop"
         n_tokens = 0
         first_token_at: float | None = None
+        guard = LoopGuard() if params.loop_guard else None
         for piece in output:
             if n_tokens >= params.max_tokens:
                 finish = "length"
+                break
+            if guard is not None and guard.tripped:
+                finish = "loop"
                 break
             stop_at = _first_stop(splitter.answer_text + piece, params.stop, splitter)
             if stop_at is not None:
@@ -127,6 +137,8 @@ class ScriptedBackend:
                 break
             n_tokens += 1
             generated += piece
+            if guard is not None:
+                guard.feed(piece)
             first_token_at = first_token_at or time.perf_counter()
             for delta in splitter.feed(piece):
                 yield delta
@@ -138,7 +150,7 @@ class ScriptedBackend:
         thinking_tokens = len(_pieces(splitter.thinking_text, "")) if splitter.thinking_text else 0
         yield GenerationResult(
             thinking=splitter.thinking_text,
-            answer=splitter.answer_text,
+            answer=cut_loop(splitter.answer_text) if finish == "loop" else splitter.answer_text,
             prompt_tokens=len(_pieces(text, "")),
             completion_tokens=n_tokens,
             finish_reason=finish,
@@ -155,6 +167,13 @@ class ScriptedBackend:
         budget: ThinkingBudget | None = None,
     ) -> GenerationResult:
         return await final_result(self.stream(prompt, params, budget=budget))
+
+    def stream_many(self, requests: Sequence[GenerationRequest]) -> ManyStream:
+        return stream_each(self.stream, requests)
+
+    async def generate_many(self, requests: Sequence[GenerationRequest]
+                            ) -> list[GenerationResult]:
+        return await final_results(self.stream_many(requests), len(requests))
 
     async def embed(self, text: str) -> list[float]:
         seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
