@@ -208,6 +208,8 @@ CONFIG = PipelineConfig.preset(
     k=4,
     n_diverse=4,
     max_tokens=256,
+    early_exit=False,  # every candidate is drawn: the Lens learns from all of them
+    stop_when_passing=False,
 )
 
 
