@@ -151,3 +151,34 @@ async def test_a_catalogue_model_gets_its_own_defaults(sandbox: Sandbox) -> None
     assert sampled and all((c.params.top_p, c.params.top_k) == (entry.sampling.top_p,
                                                                entry.sampling.top_k)
                            for c in sampled if c.params.temperature > 0)
+
+
+class CountsBatches(ScriptedBackend):
+    """The scripted double, noting how many requests each several-at-once call carried."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.batches: list[int] = []
+
+    def stream_many(self, requests):  # type: ignore[no-untyped-def]
+        self.batches.append(len(requests))
+        return super().stream_many(requests)
+
+
+async def test_batch_draws_ask_for_diverse_samples_and_self_tests_in_one_call(
+    sandbox: Sandbox,
+) -> None:
+    backend = CountsBatches({PROBE: fenced("print(int(input()) + 1)\n"),
+                             SELFTEST: "```input\n4\n```\n```output\n8\n```\n"},
+                            default=fenced("print(int(input()) + 5)\n"))
+    config = PipelineConfig.preset("D", adaptive_k=False, k=3, n_plans=0, n_diverse=3,
+                                   batch_draws=3, selftest_generations=2, repair_iterations=0,
+                                   answer_prefill=False, thinking_model=False)
+    events: list[ev.Event] = []
+    await solve(PROBLEM.view(), backend, sandbox, config, events.append)
+
+    assert backend.batches == [3, 2]  # three samples in one call, then two self-test sets
+    created = [e for e in events if isinstance(e, ev.CandidateCreated)]
+    assert [c.origin for c in created] == ["probe", "diversity", "diversity", "diversity"]
+    streams = {e.stream_id for e in events if isinstance(e, ev.GenerationFinished)}
+    assert len(streams) == 6 and {c.stream_id for c in created} <= streams

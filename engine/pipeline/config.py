@@ -141,6 +141,12 @@ class PipelineConfig:
     perspectives: tuple[str, ...] = DEFAULT_PERSPECTIVES
 
     # Plumbing
+    # Answers drawn from one context in one call to the backend (diverse samples, self-test
+    # generations). Batching pays where several sequences decode for little more than one (a
+    # GPU, a server with parallel slots); on the default 2-core CPU it measured no faster at
+    # k = 3 (BENCHMARKS.md, "Batched generation") and drawing one at a time lets the search
+    # stop at the first sample that passes, so 1.
+    batch_draws: int = 1
     token_batch: int = 8  # deltas per TokenDelta event
     prompts_dir: str | None = None  # overrides the user's config folder for prompt templates
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from engine import events as ev
 from engine.pipeline.context import Candidate, KnownTest, Outcome, Run
 from engine.pipeline.execution import evaluate, run_outputs
-from engine.pipeline.generation import generate
+from engine.pipeline.generation import Ask, Generation, generate_many
 from engine.pipeline.outputs import (
     canonical,
     clean_expected,
@@ -57,18 +57,24 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
         return []
     proposals: dict[str, Proposal] = {}
     malformed = 0
-    for generation_number in range(run.config.selftest_generations):
-        generation = await generate(
-            run,
-            template="selftest",
-            purpose="selftest",
-            step="selftest",
-            temperature=SELFTEST_TEMPERATURE,
-            prefill=test_prefill(run.view),
-            problem=problem_block(run.view),
-            test_format=test_format(run.view),
-            n=run.config.n_selftests,
-        )
+    ask = Ask(
+        template="selftest",
+        purpose="selftest",
+        step="selftest",
+        temperature=SELFTEST_TEMPERATURE,
+        prefill=test_prefill(run.view),
+        variables={
+            "problem": problem_block(run.view),
+            "test_format": test_format(run.view),
+            "n": run.config.n_selftests,
+        },
+    )
+    wanted = run.config.selftest_generations
+    size = max(1, run.config.batch_draws)
+    generations: list[Generation] = []
+    for first in range(0, wanted, size):
+        generations += await generate_many(run, [ask] * min(size, wanted - first))
+    for generation_number, generation in enumerate(generations):
         for raw_input, raw_expected in io_pairs(generation.text, **call_shape(run.view)):
             test_input = clean_input(kind, raw_input)
             expected = clean_expected(kind, raw_expected)
