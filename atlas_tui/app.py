@@ -39,12 +39,14 @@ from atlas_tui.manual import retest
 from atlas_tui.screens.ask import AskChoice, AskLine, AskTest
 from atlas_tui.screens.help import HelpScreen
 from atlas_tui.screens.no_model import NoModelScreen
+from atlas_tui.screens.notices import NoticesScreen
 from atlas_tui.screens.replay import ReplayScreen
 from atlas_tui.solving import SolveQueue, write_answer
 from atlas_tui.watcher import FolderWatcher
 from engine.problems.model import Limits, Problem, TestCase
 from engine.state import TaskState
 from engine.store import Store, StoreError
+from widgets.notices import summary as notice_summary
 from widgets.panes import TaskPanes, iterations
 from widgets.queue import ProblemQueue, QueueEntry
 from widgets.status import StatusBar, StatusInfo
@@ -129,6 +131,7 @@ class AtlasApp(App[None]):
         self._note = ""
         self._gpu_memory = ""
         self._backend_label: str | None = None  # the backend's kind, once it is open
+        self._notices_shown: dict[str, int] = {}  # item key -> notices its queue row shows
 
     # --- building -------------------------------------------------------------------------
 
@@ -239,7 +242,10 @@ class AtlasApp(App[None]):
         if item.error is not None:
             return QueueEntry(item.key, item.problem_id, item.title, "error", item.error.message)
         status, message = self.status_of.get(item.key, ("new", ""))
-        return QueueEntry(item.key, item.problem_id, item.title, status, message)
+        state = self.state_for(item.key)
+        self._notices_shown[item.key] = len(state.notices) if state else 0
+        return QueueEntry(item.key, item.problem_id, item.title, status, message,
+                          notice_summary(state))
 
     @_while_mounted
     def set_status(self, key: str, status: str, message: str) -> None:
@@ -272,7 +278,10 @@ class AtlasApp(App[None]):
         return self.folder.item(self.current_key) if self.current_key else None
 
     def current_state(self) -> TaskState | None:
-        key = self.current_key
+        return self.state_for(self.current_key)
+
+    def state_for(self, key: str | None) -> TaskState | None:
+        """The task shown for a queue item: the one a person ran by hand, else its latest."""
         if key is None:
             return None
         task_id = self.shown_task.get(key) or (self.solver.task_of.get(key) if self.solver
@@ -309,6 +318,10 @@ class AtlasApp(App[None]):
             self.query_one("#panes", TaskPanes).show(message.states[task_id])
         running = self.solver.running if self.solver else None
         if running is not None and running.task_id in message.states:
+            state = message.states[running.task_id]
+            item = self.folder.item(running.key)
+            if item is not None and len(state.notices) != self._notices_shown.get(running.key):
+                self.query_one(ProblemQueue).upsert(self._entry(item))  # a new error or warning
             # the queue row says when the running task waits at a step gate
             gated = message.states[running.task_id].gate is not None
             want, now = ("paused" if gated else "solving"), self.status_of.get(running.key)
@@ -665,6 +678,11 @@ class AtlasApp(App[None]):
         for tree in self.query("CandidateTree"):
             tree.code_theme = "ansi_dark" if dark else "ansi_light"  # type: ignore[attr-defined]
         self.note(f"theme {name}")
+
+    def action_notices(self) -> None:
+        item = self.current_item()
+        self.push_screen(NoticesScreen(self.current_state(),
+                                       item.problem_id if item else "no problem"))
 
     def action_filter(self) -> None:
         self.query_one(ProblemQueue).open_filter()

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from engine.state import TaskState
+from widgets.notices import counts, newest
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -62,6 +63,9 @@ def status_text(state: TaskState | None, info: StatusInfo, *, now: float, frame:
             elapsed = max(0.0, now - (state.started_at or now))
         text.append(f" │ {elapsed:.1f}s")
         text.append(f" │ {state.tokens.completion} tok")
+        if state.notices:  # the log key (!) lists them
+            text.append(f" │ ! {counts(state)}, last {newest(state)} (!: all)",
+                        style="bold red" if state.errors else "yellow")
     if info.note:
         text.append(f" │ {info.note}", style="italic")
     return text

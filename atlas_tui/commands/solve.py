@@ -225,6 +225,7 @@ def _result(problem: Problem, config: PipelineConfig, outcome: Any, store_path: 
         "candidates": len(state.candidates),
         "time_s": round(elapsed_s, 3),
         "errors": [f"{e.where}: {e.message}" for e in state.errors],
+        "warnings": [f"{w.where}: {w.message}" for w in state.warnings],
         "log": {"store": str(store_path), "task_id": outcome.task_id, "events": state.n_events},
     }
 
@@ -253,7 +254,9 @@ def _print_result(console: Console, result: dict[str, Any]) -> None:
         highlight=False, soft_wrap=True,
     )
     for error in result["errors"]:
-        console.print(f"[yellow]error[/] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error[/] {error}", highlight=False, soft_wrap=True)
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False, soft_wrap=True)
     console.print(f"answer: {result['answer_file']}\nlog: {result['log']['store']} "
                   f"(task {result['log']['task_id']})", highlight=False, soft_wrap=True)
 
