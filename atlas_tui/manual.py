@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from engine import events as ev
 from engine.problems.model import Problem, TestCase
-from engine.sandbox.types import Program
+from engine.sandbox.types import Program, SandboxLimits
 from engine.store import Store
 from engine.task import TaskLog
 
@@ -29,7 +29,8 @@ async def retest(
     parent_id: str | None = None,
     extra_tests: Sequence[TestCase] = (),
 ) -> str:
-    """Run `code` on the public examples (and `extra_tests`); returns the task id."""
+    """Run `code` on the public examples (and `extra_tests`) under the problem's limits (the
+    caller caps them by the person's); returns the task id."""
     task_id = None
     if store is not None and session_id is not None:
         task_id = store.new_task(session_id, problem.id, title=problem.title, condition="manual")
@@ -57,7 +58,11 @@ async def retest(
     status = "no_answer"  # a check, not a solve: nothing is submitted
     if tests:
         try:
-            result = await sandbox.run(program, tests)  # type: ignore[attr-defined]
+            # the limits the pipeline runs candidates under (engine.pipeline.context.Run):
+            # the problem's, already capped by the person's [limits]
+            limits = SandboxLimits(wall_s=problem.limits.time_s,
+                                   memory_mb=problem.limits.memory_mb)
+            result = await sandbox.run(program, tests, limits)  # type: ignore[attr-defined]
         except Exception as exc:
             await log.emit(ev.ErrorRaised(task_id=log.task_id, where="sandbox",
                                           message=f"{type(exc).__name__}: {exc}"))
