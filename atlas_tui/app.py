@@ -8,10 +8,8 @@ The app is a shell: the queue's model is `ProblemFolder`, solving is `SolveQueue
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
-import inspect
 import os
 import shlex
 import subprocess
@@ -36,6 +34,7 @@ from atlas_tui.bridge import EventBridge, StatesChanged
 from atlas_tui.config import CONDITIONS, Config, config_path
 from atlas_tui.folder import Changes, Item, ProblemFolder
 from atlas_tui.manual import retest
+from atlas_tui.resources import Factory, Resources
 from atlas_tui.screens.ask import AskChoice, AskLine, AskTest
 from atlas_tui.screens.help import HelpScreen
 from atlas_tui.screens.no_model import NoModelScreen
@@ -51,7 +50,6 @@ from widgets.panes import TaskPanes, iterations
 from widgets.queue import ProblemQueue, QueueEntry
 from widgets.status import StatusBar, StatusInfo
 
-Factory = Callable[[], Any]  # returns a value or an awaitable of one
 # the pipeline's gate names, in the order a run reaches them
 PHASES = (
     "probe", "plansearch", "diversity", "selftest", "select", "differential", "repair", "final"
@@ -70,11 +68,6 @@ def _while_mounted(handler: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return guarded
-
-
-async def _call(factory: Factory) -> Any:
-    result = factory()
-    return await result if inspect.isawaitable(result) else result
 
 
 class AtlasApp(App[None]):
@@ -106,8 +99,10 @@ class AtlasApp(App[None]):
             Path(config.store).expanduser() if config.store
             else self.folder.root / ".atlas" / "sessions.sqlite"
         )
-        self._backend_factory = backend_factory
-        self._sandbox_factory = sandbox_factory
+        self.resources = Resources(self, lambda: self.config, backend_factory=backend_factory,
+                                   sandbox_factory=sandbox_factory,
+                                   on_change=self._resources_changed,
+                                   on_model_failed=self.show_no_model)
         self._watch = watch
         self._watch_quiet_s = watch_quiet_s
         self.animate = animate
@@ -124,13 +119,8 @@ class AtlasApp(App[None]):
         self.current_key: str | None = None
         self.folder_changes: list[Changes] = []
         self.loaded = asyncio.Event()
-        self._backend: Any = None
-        self._backend_lock = asyncio.Lock()
-        self._sandbox: Any = None
-        self._sandbox_lock = asyncio.Lock()
         self._note = ""
         self._gpu_memory = ""
-        self._backend_label: str | None = None  # the backend's kind, once it is open
         self._notices_shown: dict[str, int] = {}  # item key -> notices its queue row shows
 
     # --- building -------------------------------------------------------------------------
@@ -156,13 +146,14 @@ class AtlasApp(App[None]):
             "folder", str(self.folder.root), {"condition": self.condition}
         )
         self.solver = SolveQueue(
-            backend=self.get_backend,
-            sandbox=self.get_sandbox,
+            backend=self.resources.backend,
+            sandbox=self.resources.sandbox,
+            lens=self.resources.lens,
             store=self.store,
             session_id=self.session_id,
             emit=self.bridge.emit,
             on_status=self.set_status,
-            condition=lambda: self.condition,
+            pipeline=lambda: self.config.pipeline_config(self.condition),
             step_mode=self.config.step_mode,
         )
         self.bridge.start()
@@ -171,7 +162,7 @@ class AtlasApp(App[None]):
             if gpu.available():
                 self._poll_gpu()
         self._load_folder()
-        if self._backend_factory is None and not self.config.has_model:
+        if not self.resources.scripted and not self.config.has_model:
             self.show_no_model("No model is configured.")
         self._refresh_status()
 
@@ -193,11 +184,7 @@ class AtlasApp(App[None]):
         if self.solver is not None:
             self.solver.cancel_all()
         self.bridge.stop()
-        for resource in (self._backend, self._sandbox):
-            close = getattr(resource, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):  # on the way out: nothing left to tell
-                    await _call(close)
+        await self.resources.close()
         if self.store is not None:
             self.store.close()
 
@@ -346,58 +333,39 @@ class AtlasApp(App[None]):
     def _refresh_status(self) -> None:
         info = StatusInfo(
             model=self._model_label(),
-            backend=self._backend_label or "",
-            sandbox_tier=str(getattr(self._sandbox, "tier", "not started")),
+            backend=self._backend_kind(),
+            sandbox_tier=str(getattr(self.resources.sandbox_now, "tier", "not started")),
             gpu_memory=self._gpu_memory,
             condition=self.condition,
             step_mode=bool(self.solver and self.solver.step_mode),
             note=self._note,
+            loading=self.resources.describe_loading(time.monotonic()),
         )
         self.query_one(StatusBar).show(self.current_state(), info, now=self.clock())
 
     def _model_label(self) -> str:
-        info = getattr(self._backend, "info", None)
-        if info is not None:
-            return str(info.model)
-        if self._backend_factory is not None:
+        backend = self.resources.backend_now
+        if backend is not None:
+            return str(backend.info.model)
+        if self.resources.scripted:
             return "model on first solve"
         if self.config.base_url:
             return self.config.base_url
         return Path(self.config.model).name if self.config.model else "no model"
 
+    def _backend_kind(self) -> str:
+        backend = self.resources.backend_now
+        return str(backend.info.kind) if backend is not None else ""
+
+    @_while_mounted
+    def _resources_changed(self) -> None:
+        self._refresh_status()
+
     def note(self, text: str) -> None:
         self._note = text
         self._refresh_status()
 
-    # --- engine parts, made on first use ----------------------------------------------------
-
-    async def get_backend(self) -> Any:
-        async with self._backend_lock:
-            if self._backend is None:
-                if self._backend_factory is not None:
-                    self._backend = await _call(self._backend_factory)
-                else:
-                    self._backend = await self._open_configured_backend()
-                info = getattr(self._backend, "info", None)
-                self._backend_label = str(getattr(info, "kind", "")) or None
-            return self._backend
-
-    async def _open_configured_backend(self) -> Any:
-        if not self.config.has_model:
-            raise RuntimeError("no model configured (press ? or see the README: --model)")
-        from engine.llm.resolve import open_backend
-
-        base_url = self.config.base_url if self.config.backend != "llama.cpp" else None
-        model = self.config.model
-        try:
-            backend = await asyncio.to_thread(open_backend, model, base_url)
-            if inspect.isawaitable(backend):
-                backend = await backend
-        except Exception as exc:
-            message = f"The model could not be opened: {type(exc).__name__}: {exc}"
-            self.show_no_model(message)
-            raise RuntimeError(message) from exc
-        return backend
+    # --- the model ------------------------------------------------------------------------
 
     def show_no_model(self, reason: str) -> None:
         """What to do without a model, offering to pull the configured catalogue model (or the
@@ -411,21 +379,9 @@ class AtlasApp(App[None]):
         if name is None:
             return
         self.config = self.config.replace(model=name, base_url=None)
-        self._backend = None  # the next solve opens the model just pulled
+        self.resources.forget_backend()  # the next solve opens the model just pulled
         self.notify(f"{name} is ready: press s to solve.", timeout=8)
         self._refresh_status()
-
-    async def get_sandbox(self) -> Any:
-        async with self._sandbox_lock:
-            if self._sandbox is None:
-                if self._sandbox_factory is not None:
-                    self._sandbox = await _call(self._sandbox_factory)
-                else:
-                    from engine.sandbox import Sandbox
-
-                    self._sandbox = await Sandbox.create()
-                self._refresh_status()
-            return self._sandbox
 
     # --- actions: solving -------------------------------------------------------------------
 
@@ -604,7 +560,7 @@ class AtlasApp(App[None]):
     async def _retest(self, item: Item, code: str, parent_id: str | None) -> None:
         assert item.problem is not None
         try:
-            sandbox = await self.get_sandbox()
+            sandbox = await self.resources.sandbox()
         except Exception as exc:
             self.notify(f"No sandbox: {exc}", severity="error")
             return

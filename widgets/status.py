@@ -25,6 +25,7 @@ class StatusInfo:
     condition: str = ""
     step_mode: bool = False
     note: str = ""  # the last thing the app wants a person to see (a path written, ...)
+    loading: str = ""  # what is being made off the UI loop (the model, the Lens), and since
 
 
 def live_rate(state: TaskState) -> float:
@@ -48,6 +49,8 @@ def status_text(state: TaskState | None, info: StatusInfo, *, now: float, frame:
         text.append(f" │ cond {info.condition}")
     if info.step_mode:
         text.append(" │ STEP", style="bold yellow")
+    if info.loading:
+        text.append(f" │ {SPINNER[frame % len(SPINNER)]} {info.loading}", style="yellow")
     if state is not None and state.task_id:
         busy = not state.finished and state.status == "running" and state.gate is None
         if busy:
