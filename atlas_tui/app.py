@@ -79,7 +79,7 @@ class AtlasApp(FolderSync, SolvingActions, CandidateActions, ViewActions):
             step_mode=self.config.step_mode,
         )
         self.bridge.start()
-        if self.animate:
+        if self.live_clock:
             self.set_interval(1.0, self.refresh_status, name="clock")
             if gpu.available():
                 self._poll_gpu()
@@ -124,7 +124,7 @@ class AtlasApp(FolderSync, SolvingActions, CandidateActions, ViewActions):
     @while_mounted
     def _states_changed(self, message: StatesChanged) -> None:
         task_id = self.task_for(self.current_key)
-        if task_id in message.states:
+        if task_id is not None and task_id in message.states:
             self.panes().show(message.states[task_id])
         running = self.solver.running if self.solver else None
         if running is not None and running.task_id in message.states:

@@ -78,7 +78,7 @@ class WorkbenchBase(App[None]):
                                    on_model_failed=self.show_no_model)
         self._watch = watch
         self._watch_quiet_s = watch_quiet_s
-        self.animate = animate
+        self.live_clock = animate  # the 1 s status tick and the GPU poll (off in tests)
         self.clock = clock
         self.theme_name = config.theme
         self.bridge = EventBridge(self, fps=fps)

@@ -35,9 +35,14 @@ LLM: dict[str, tuple[type, tuple[str, ...], str]] = {
 }
 SECRET = frozenset({"api_key"})
 
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
 PIPELINE_FIELDS: dict[str, Any] = {
-    f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-    for f in dataclasses.fields(PipelineConfig) if f.name != "condition"
+    f.name: _default(f) for f in dataclasses.fields(PipelineConfig) if f.name != "condition"
 }
 
 # knobs that take one of a few words (selection: probe, first_passing, scored)

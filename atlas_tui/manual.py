@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 from engine import events as ev
 from engine.problems.model import Problem, TestCase
@@ -44,7 +45,8 @@ async def retest(
     tests = [*problem.public_tests, *extra_tests]
     ids = []
     for number, test in enumerate(tests, 1):
-        kind = "public" if number <= len(problem.public_tests) else "user"
+        kind: Literal["public", "user"] = (
+            "public" if number <= len(problem.public_tests) else "user")
         test_id = f"{kind[0]}{number}"
         ids.append(test_id)
         await log.emit(ev.TestAdded(task_id=log.task_id, test_id=test_id, kind=kind,
@@ -55,7 +57,7 @@ async def retest(
                                        origin="user", code=code, label="your edit"))
     program = Program(code=code, kind=problem.test_kind, func_name=problem.func_name,
                       test_setup=problem.test_setup, atol=problem.atol)
-    status = "no_answer"  # a check, not a solve: nothing is submitted
+    status: Literal["no_answer", "error"] = "no_answer"  # a check: nothing is submitted
     if tests:
         try:
             # the limits the pipeline runs candidates under (engine.pipeline.context.Run):

@@ -48,7 +48,7 @@ def reasoning_view(state: TaskState, iteration: int | None, candidate_id: str | 
         return ReasoningView(f"iteration {iteration}:{step.parent_id}", title, step.reasoning, "")
     if not state.streams:
         return None
-    stream = next(reversed(state.streams.values()))
+    stream = list(state.streams.values())[-1]
     if stream.finished:
         status = f"{stream.tokens} tokens"
     else:  # a generation the task ended during (its model failed, or a person cancelled)

@@ -230,7 +230,7 @@ class ProblemQueue(Vertical):
     def upsert(self, entry: QueueEntry) -> None:
         self.update(upserts=[entry])
 
-    def remove(self, keys: Sequence[str]) -> None:
+    def remove_keys(self, keys: Sequence[str]) -> None:
         self.update(removals=keys)
 
     def update(self, *, upserts: Iterable[QueueEntry] = (), removals: Iterable[str] = ()

@@ -69,7 +69,7 @@ class CandidateActions(WorkbenchBase):
     def _chosen_code(self) -> tuple[str | None, str]:
         state = self.current_state()
         candidate_id = self.panes().chosen_candidate
-        if state is not None and candidate_id in state.candidates:
+        if state is not None and candidate_id is not None and candidate_id in state.candidates:
             return candidate_id, state.candidates[candidate_id].code
         item = self.current_item()
         starter = item.problem.starter_code if item and item.problem else ""

@@ -177,7 +177,7 @@ class Progress:
         s = self.state
         candidates = list(s.candidates.values())
         passing = sum(c.public.all_passed for c in candidates)
-        stream = next(reversed(s.streams.values()), None) if s.streams else None
+        stream = list(s.streams.values())[-1] if s.streams else None
         rate = stream.live_tokens_per_s if stream is not None else 0.0
         tokens = s.tokens.completion + sum(
             st.live_tokens for st in s.streams.values() if not st.finished
