@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from textual.app import App
 from textual.worker import WorkerFailed
 
 from atlas_tui.config import Config
+from atlas_tui.knobs import LLM
 from engine.lens.interface import EnergyScorer, NeutralLens
 from engine.llm.base import Backend
 
@@ -121,6 +123,7 @@ class Resources:
             return await self._off_loop("opening the model", open_it)
         except Exception as exc:
             message = f"The model could not be opened: {type(exc).__name__}: {exc}"
+            message += where_knobs_live(str(exc))
             self._on_model_failed(message)
             raise ModelUnavailable(message) from exc
 
@@ -145,6 +148,18 @@ class Resources:
     def describe_loading(self, now: float) -> str:
         """For the status bar: what is being made, and for how long."""
         return " · ".join(f"{what} {now - since:.0f}s" for what, since in self.loading.items())
+
+
+def where_knobs_live(message: str) -> str:
+    """The backend's messages name its knobs bare ("lower n_ctx"); say where a person sets
+    them, by the names the settings know."""
+    named = [name for name in LLM if re.search(rf"\b{name}\b", message)]
+    if not named:
+        return ""
+    first = named[0]
+    return (f"\nSettings named above: {', '.join(f'llm.{n}' for n in named)}, set under [llm] "
+            f"in the config file ({first} = ...), as ATLAS_LLM__{first.upper()}, or with "
+            f"--set llm.{first}=...; `atlas-tui config` lists them.")
 
 
 def _lens_for(model: str) -> EnergyScorer:

@@ -127,3 +127,28 @@ def test_the_backend_gets_its_own_knobs_only() -> None:
 def test_a_bad_knob_is_refused_with_its_name(flags: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(path=Path("/nonexistent.toml"), env={}, flags=flags)
+
+
+async def test_a_model_that_fails_to_load_names_the_settings_that_help(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """llama.cpp's message says "lower n_ctx"; the workbench says where n_ctx is set."""
+    from ui_support import screen_text
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)  # a GGUF header and nothing after it
+    app = create_app(make_folder(tmp_path / "problems"), Config(model=str(broken)),
+                     sandbox_factory=lambda: sandbox, store_path=tmp_path / "s.sqlite",
+                     watch=False, animate=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, app.loaded.is_set, "folder loaded")
+        app.query_one(ProblemQueue).table.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "could not be opened" in screen_text(app),
+                         "the screen that says what to do", steps=6000)
+        text = " ".join(screen_text(app).replace("│", " ").split())  # the dialog's lines
+        assert "lower n_ctx" in text
+        assert "llm.n_ctx" in text and "ATLAS_LLM__N_CTX" in text and "--set llm.n_ctx=" in text
+        # every setting the message names is one the settings know
+        assert load_config(path=Path("/nonexistent.toml"), env={}, flags={
+            "llm.n_ctx": 2048, "llm.cache_type_k": "q8_0", "llm.n_gpu_layers": 0})
