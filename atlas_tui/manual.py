@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 from engine import events as ev
+from engine.grading.runner import TestRunner
 from engine.problems.model import Problem, TestCase
 from engine.sandbox.types import Program, SandboxLimits
 from engine.store import Store
@@ -22,7 +23,7 @@ from engine.task import TaskLog
 async def retest(
     problem: Problem,
     code: str,
-    sandbox: object,
+    sandbox: TestRunner,
     *,
     store: Store | None,
     session_id: str | None,
@@ -64,7 +65,7 @@ async def retest(
             # the problem's, already capped by the person's [limits]
             limits = SandboxLimits(wall_s=problem.limits.time_s,
                                    memory_mb=problem.limits.memory_mb)
-            result = await sandbox.run(program, tests, limits)  # type: ignore[attr-defined]
+            result = await sandbox.run(program, tests, limits)
         except Exception as exc:
             await log.emit(ev.ErrorRaised(task_id=log.task_id, where="sandbox",
                                           message=f"{type(exc).__name__}: {exc}"))

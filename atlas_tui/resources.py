@@ -15,13 +15,14 @@ import inspect
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from textual.app import App
 from textual.worker import WorkerFailed
 
 from atlas_tui.config import Config
 from atlas_tui.knobs import LLM
+from engine.grading.runner import TestRunner
 from engine.lens.interface import EnergyScorer, NeutralLens
 from engine.llm.base import Backend
 
@@ -51,7 +52,7 @@ class Resources:
         self._on_change = on_change
         self._on_model_failed = on_model_failed
         self.backend_now: Backend | None = None
-        self.sandbox_now: Any = None
+        self.sandbox_now: TestRunner | None = None
         self._lenses: dict[str, EnergyScorer] = {}
         self._backend_lock = asyncio.Lock()
         self._sandbox_lock = asyncio.Lock()
@@ -76,11 +77,13 @@ class Resources:
                 self._on_change()
             return self.backend_now
 
-    async def sandbox(self) -> Any:
+    async def sandbox(self) -> TestRunner:
         async with self._sandbox_lock:
             if self.sandbox_now is None:
                 factory = self._sandbox_factory or _default_sandbox
-                self.sandbox_now = await self._off_loop("starting the sandbox", factory)
+                # engine.sandbox.Sandbox (or a test's runner): the one call the workbench makes
+                made = await self._off_loop("starting the sandbox", factory)
+                self.sandbox_now = cast(TestRunner, made)
                 self._on_change()
             return self.sandbox_now
 

@@ -190,6 +190,9 @@ class Progress:
         line.append(f"{time.monotonic() - self.started:.1f}s")
         if s.gate is not None:
             line.append(f" · paused before {s.gate.step}", style="yellow")
+        if s.notices:  # printed in full with the result
+            line.append(f" · {len(s.errors)} errors, {len(s.warnings)} warnings",
+                        style="red" if s.errors else "yellow")
         return line
 
 
