@@ -131,8 +131,9 @@ class AtlasApp(FolderSync, SolvingActions, CandidateActions, ViewActions):
             # the row follows its task: paused at a gate, a new error or warning
             item = self.folder.item(running.key)
             queue = self.query_one(ProblemQueue)
-            if item is not None and row_changed(queue.entry(running.key), self.entry(item)):
-                queue.upsert(self.entry(item))
+            now = self.entry(item) if item is not None else None
+            if now is not None and row_changed(queue.entry(running.key), now):
+                queue.upsert(now)
         self.refresh_status()
 
     @work(thread=True, exclusive=True, group="gpu")
