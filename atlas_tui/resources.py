@@ -15,10 +15,11 @@ import inspect
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 
 from textual.app import App
-from textual.worker import WorkerFailed
+from textual.worker import WorkerFailed, get_current_worker
 
 from atlas_tui.config import Config
 from atlas_tui.knobs import LLM
@@ -28,6 +29,7 @@ from engine.llm.base import Backend
 
 Factory = Callable[[], Any]  # returns a value or an awaitable of one
 LOAD_GROUP = "load"
+DOWNLOAD_POLL_S = 0.5
 
 
 class ModelUnavailable(RuntimeError):
@@ -58,6 +60,7 @@ class Resources:
         self._sandbox_lock = asyncio.Lock()
         self._lens_lock = asyncio.Lock()
         self.loading: dict[str, float] = {}  # what is being made -> since (monotonic)
+        self.downloaded = ""  # how much of a Hugging Face download arrived, while one runs
 
     @property
     def scripted(self) -> bool:
@@ -116,6 +119,8 @@ class Resources:
         if not config.has_model:
             raise ModelUnavailable("no model configured (press ? or see the README: --model)")
         base_url = config.base_url if config.backend != "llama.cpp" else None
+        if not base_url and config.model:
+            self._watch_download(config.model)
 
         def open_it() -> Any:
             from engine.llm.resolve import open_backend  # llama.cpp, huggingface_hub: slow
@@ -149,8 +154,43 @@ class Resources:
             self._on_change()
 
     def describe_loading(self, now: float) -> str:
-        """For the status bar: what is being made, and for how long."""
-        return " · ".join(f"{what} {now - since:.0f}s" for what, since in self.loading.items())
+        """For the status bar: what is being made, and for how long (and how much of a
+        Hugging Face download has arrived)."""
+        parts = [f"{what} {now - since:.0f}s" for what, since in self.loading.items()]
+        if self.loading and self.downloaded:
+            parts.append(self.downloaded)
+        return " · ".join(parts)
+
+    def _watch_download(self, model: str) -> None:
+        """While the model opens, a second worker reads how much of a Hugging Face download
+        has arrived (huggingface_hub writes it into its cache as blobs/*.incomplete, and
+        resolve_model takes no progress callback), for the status bar."""
+        if "/" not in model or Path(model).expanduser().exists():
+            return  # a local file or a catalogue name: nothing is downloaded here
+
+        def watch() -> None:
+            worker = get_current_worker()
+            folder = hub_folder(model)
+            while not worker.is_cancelled and self.loading:
+                arrived = sum(p.stat().st_size for p in folder.glob("blobs/*.incomplete")) \
+                    if folder.is_dir() else 0
+                self.downloaded = f"downloading {arrived / 2**20:.1f} MB" if arrived else ""
+                self._app.call_from_thread(self._on_change)
+                time.sleep(DOWNLOAD_POLL_S)
+            self.downloaded = ""
+
+        self.downloaded = ""
+        self._app.run_worker(watch, name="download progress", group=LOAD_GROUP, thread=True,
+                             exit_on_error=False)
+
+
+def hub_folder(model: str) -> Path:
+    """Where huggingface_hub caches the repo of a `owner/repo[:pattern]` model spec."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    repo = model.partition(":")[0]
+    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo, repo_type="model")
 
 
 def where_knobs_live(message: str) -> str:

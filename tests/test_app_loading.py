@@ -58,3 +58,41 @@ async def test_a_model_that_takes_long_to_open_never_freezes_the_workbench(
         await wait_until(pilot, lambda: app.status_of.get(app.current_key or "", ("",))[0]
                          == "pass", "solved with the model once open")
         assert "opening the model" not in screen_text(app)
+
+
+async def test_a_hugging_face_download_shows_its_progress_in_the_status_bar(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """resolve_model downloads a repo id's GGUF into the Hugging Face cache; the status bar
+    says how much has arrived while the model opens. The download here is a stand-in that
+    writes where huggingface_hub writes (blobs/*.incomplete), with no network."""
+    import engine.llm.resolve
+    from atlas_tui.resources import hub_folder
+
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    spec = "atlas-test/tiny-GGUF:Q4_K_M"
+    release = threading.Event()
+
+    def downloading(model: str | None, base_url: str | None, **knobs: object) -> ScriptedBackend:
+        assert model == spec and base_url is None
+        blobs = hub_folder(spec) / "blobs"
+        blobs.mkdir(parents=True)
+        (blobs / "0123abcd.incomplete").write_bytes(b"\0" * (3 * 2**20))
+        release.wait(timeout=120)
+        return scripted_backend()
+
+    monkeypatch.setattr(engine.llm.resolve, "open_backend", downloading)
+    app = create_app(make_folder(tmp_path / "problems"), Config(model=spec, condition="A"),
+                     sandbox_factory=lambda: sandbox, store_path=tmp_path / "store.sqlite",
+                     watch=False, animate=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, app.loaded.is_set, "folder loaded")
+        app.query_one(ProblemQueue).table.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "downloading 3.0 MB" in screen_text(app),
+                         "the download's progress in the status bar", steps=6000)
+        release.set()
+        for worker in [w for w in app.workers if w.group == LOAD_GROUP]:
+            await worker.wait()
+        await pilot.pause()
+        assert "downloading" not in screen_text(app)
