@@ -1,134 +1,49 @@
 """The workbench app and the one factory that builds it, shared by the CLI and the tests.
 
-The app is a shell: the queue's model is `ProblemFolder`, solving is `SolveQueue` over
-`engine.task.run_task`, engine events reach the panes through the `EventBridge` (folded into
-`TaskState`, drawn at a bounded rate), and every pane renders folded state only.
+The app composes the widgets, binds the keys and routes what arrives on its own (the queue's
+highlight, the bridge's folded states, the clock) to the panes. Everything else lives in its
+own module: the shared state and queries in `base`, the engine's parts in `resources`, the
+mapping from folded state to what the panes show in `views`, the folder in `folder_sync`, and
+the actions in `actions/` (solving, candidates, view). Engine events reach the panes through
+the `EventBridge` (folded into `TaskState`, drawn at a bounded rate).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import functools
-import inspect
-import os
-import shlex
-import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 import themes
 from atlas_tui import gpu, keys, theming
-from atlas_tui.bridge import EventBridge, StatesChanged
-from atlas_tui.config import CONDITIONS, Config, config_path
-from atlas_tui.folder import Changes, Item, ProblemFolder
-from atlas_tui.manual import retest
-from atlas_tui.screens.ask import AskChoice, AskLine, AskTest
-from atlas_tui.screens.help import HelpScreen
-from atlas_tui.screens.no_model import NoModelScreen
-from atlas_tui.screens.replay import ReplayScreen
-from atlas_tui.solving import SolveQueue, write_answer
-from atlas_tui.watcher import FolderWatcher
-from engine.problems.model import Limits, Problem, TestCase
-from engine.state import TaskState
+from atlas_tui.actions.candidates import CandidateActions
+from atlas_tui.actions.solving import SolvingActions
+from atlas_tui.actions.view import ViewActions
+from atlas_tui.base import while_mounted
+from atlas_tui.bridge import StatesChanged
+from atlas_tui.config import Config
+from atlas_tui.folder_sync import FolderSync
+from atlas_tui.solving import SolveQueue
+from atlas_tui.views import row_changed
 from engine.store import Store, StoreError
-from widgets.panes import TaskPanes, iterations
-from widgets.queue import ProblemQueue, QueueEntry
-from widgets.status import StatusBar, StatusInfo
-
-Factory = Callable[[], Any]  # returns a value or an awaitable of one
-# the pipeline's gate names, in the order a run reaches them
-PHASES = (
-    "probe", "plansearch", "diversity", "selftest", "select", "differential", "repair", "final"
-)
+from widgets.panes import TaskPanes
+from widgets.queue import ProblemQueue
+from widgets.status import StatusBar
 
 
-def _while_mounted(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """For what arrives on its own (messages, timers, the solver's callbacks): while the app
-    shuts down its widgets are gone, and there is nothing left to draw."""
-
-    @functools.wraps(handler)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return handler(*args, **kwargs)
-        except NoMatches:
-            return None
-
-    return guarded
-
-
-async def _call(factory: Factory) -> Any:
-    result = factory()
-    return await result if inspect.isawaitable(result) else result
-
-
-class AtlasApp(App[None]):
+class AtlasApp(FolderSync, SolvingActions, CandidateActions, ViewActions):
     TITLE = "atlas-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = [themes.LAYOUT]
     BINDINGS: ClassVar[list[BindingType]] = list(keys.workbench_bindings())
-
-    def __init__(
-        self,
-        problem_dir: Path,
-        config: Config,
-        *,
-        config_file: Path | None = None,
-        backend_factory: Factory | None = None,
-        sandbox_factory: Factory | None = None,
-        store_path: Path | None = None,
-        watch: bool = True,
-        animate: bool = True,
-        clock: Callable[[], float] = time.time,
-        fps: float = 25.0,
-        watch_quiet_s: float = 0.3,
-    ) -> None:
-        super().__init__()
-        self.config = config
-        self.condition = config.condition
-        self.config_file = config_file or config_path()
-        self.folder = ProblemFolder(problem_dir)
-        self.store_path = store_path or (
-            Path(config.store).expanduser() if config.store
-            else self.folder.root / ".atlas" / "sessions.sqlite"
-        )
-        self._backend_factory = backend_factory
-        self._sandbox_factory = sandbox_factory
-        self._watch = watch
-        self._watch_quiet_s = watch_quiet_s
-        self.animate = animate
-        self.clock = clock
-        self.theme_name = config.theme
-        self.bridge = EventBridge(self, fps=fps)
-        self.store: Store | None = None
-        self.session_id: str | None = None
-        self.solver: SolveQueue | None = None
-        self.watcher: FolderWatcher | None = None
-        self.status_of: dict[str, tuple[str, str]] = {}
-        self.shown_task: dict[str, str] = {}  # item key -> task shown for it (live or manual)
-        self.user_tests: dict[str, list[TestCase]] = {}
-        self.current_key: str | None = None
-        self.folder_changes: list[Changes] = []
-        self.loaded = asyncio.Event()
-        self._backend: Any = None
-        self._backend_lock = asyncio.Lock()
-        self._sandbox: Any = None
-        self._sandbox_lock = asyncio.Lock()
-        self._note = ""
-        self._gpu_memory = ""
-        self._backend_label: str | None = None  # the backend's kind, once it is open
 
     # --- building -------------------------------------------------------------------------
 
@@ -153,24 +68,25 @@ class AtlasApp(App[None]):
             "folder", str(self.folder.root), {"condition": self.condition}
         )
         self.solver = SolveQueue(
-            backend=self.get_backend,
-            sandbox=self.get_sandbox,
+            backend=self.resources.backend,
+            sandbox=self.resources.sandbox,
+            lens=self.resources.lens,
             store=self.store,
             session_id=self.session_id,
             emit=self.bridge.emit,
             on_status=self.set_status,
-            condition=lambda: self.condition,
+            pipeline=lambda: self.config.pipeline_config(self.condition),
             step_mode=self.config.step_mode,
         )
         self.bridge.start()
-        if self.animate:
-            self.set_interval(1.0, self._tick, name="clock")
+        if self.live_clock:
+            self.set_interval(1.0, self.refresh_status, name="clock")
             if gpu.available():
                 self._poll_gpu()
-        self._load_folder()
-        if self._backend_factory is None and not self.config.has_model:
+        self.load_folder()
+        if not self.resources.scripted and not self.config.has_model:
             self.show_no_model("No model is configured.")
-        self._refresh_status()
+        self.refresh_status()
 
     def _apply_keymap(self) -> None:
         keymap = dict(self.config.keymap)
@@ -180,524 +96,55 @@ class AtlasApp(App[None]):
                         severity="warning", timeout=8)
         self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
 
-    def effective_keys(self) -> dict[str, str]:
-        defaults = {b.id: b.key for b in keys.workbench_bindings() if b.id}
-        return {**defaults, **{k: v for k, v in self.config.keymap.items() if k in defaults}}
-
     async def on_unmount(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
         if self.solver is not None:
             self.solver.cancel_all()
         self.bridge.stop()
-        for resource in (self._backend, self._sandbox):
-            close = getattr(resource, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):  # on the way out: nothing left to tell
-                    await _call(close)
+        await self.resources.close()
         if self.store is not None:
             self.store.close()
 
-    # --- the folder -------------------------------------------------------------------------
-
-    @work(exclusive=True, group="folder")
-    async def _load_folder(self) -> None:
-        changes = await asyncio.to_thread(self.folder.load_all)
-        self.folder_changes.append(changes)
-        self.query_one(ProblemQueue).set_entries([self._entry(i) for i in self.folder.items])
-        if self._watch:
-            self.watcher = FolderWatcher(self.folder.root, self._on_files_changed,
-                                         quiet_s=self._watch_quiet_s)
-            self.watcher.start()
-        self.loaded.set()
-        if self.config.auto_solve:
-            for item in self.folder.items:
-                self._queue_item(item)
-
-    async def _on_files_changed(self, paths: set[Path]) -> None:
-        changes = await asyncio.to_thread(self.folder.apply, paths)
-        self.folder_changes.append(changes)
-        for key in changes.removed:
-            self.status_of.pop(key, None)
-            if self.solver is not None:
-                self.solver.forget(key)
-        entries = []
-        for key in [*changes.added, *changes.updated]:
-            item = self.folder.item(key)
-            if item is None:
-                continue
-            if key in changes.updated and item.problem is not None:
-                self.status_of.pop(key, None)  # a changed problem is new again
-            entries.append(self._entry(item))
-            if self.config.auto_solve and key in changes.added:
-                self._queue_item(item)
-        self.query_one(ProblemQueue).update(upserts=entries, removals=changes.removed)
-        if self.current_key in changes.updated:
-            self._show_current()
-
-    def _entry(self, item: Item) -> QueueEntry:
-        if item.error is not None:
-            return QueueEntry(item.key, item.problem_id, item.title, "error", item.error.message)
-        status, message = self.status_of.get(item.key, ("new", ""))
-        return QueueEntry(item.key, item.problem_id, item.title, status, message)
-
-    @_while_mounted
-    def set_status(self, key: str, status: str, message: str) -> None:
-        self.bridge.flush()  # a task that just ended: its last events are drawn with its status
-        self.status_of[key] = (status, message)
-        item = self.folder.item(key)
-        if item is not None:
-            self.query_one(ProblemQueue).upsert(self._entry(item))
-        if key == self.current_key:
-            if status == "solving" and self.solver and self.solver.task_of.get(key):
-                self.shown_task[key] = self.solver.task_of[key]
-            self._show_current()
-
-    # --- showing ----------------------------------------------------------------------------
+    # --- what arrives on its own --------------------------------------------------------------
 
     @on(ProblemQueue.Highlighted)
-    @_while_mounted
+    @while_mounted
     def _highlighted(self, event: ProblemQueue.Highlighted) -> None:
         if event.key != self.current_key:
             self.current_key = event.key
-            panes = self.query_one("#panes", TaskPanes)
-            panes.iteration = None
-            self._show_current()
+            self.panes().iteration = None
+            self.show_current()
 
     @on(ProblemQueue.Chosen)
     def _chosen(self, event: ProblemQueue.Chosen) -> None:
         self.action_solve()
 
-    def current_item(self) -> Item | None:
-        return self.folder.item(self.current_key) if self.current_key else None
-
-    def current_state(self) -> TaskState | None:
-        key = self.current_key
-        if key is None:
-            return None
-        task_id = self.shown_task.get(key) or (self.solver.task_of.get(key) if self.solver
-                                               else None)
-        if task_id is None:
-            return None
-        state = self.bridge.state(task_id)
-        if state is None and self.store is not None:
-            # an older task the bridge let go of: fold its log again from the store
-            state = self.store.state(task_id)
-            if state.task_id:
-                self.bridge.seed(state)
-        return state
-
-    def _show_current(self) -> None:
-        panes = self.query_one("#panes", TaskPanes)
-        item = self.current_item()
-        if item is None:
-            panes.show_problem(None)
-        else:
-            panes.show_problem(item.error or (item.problem.view() if item.problem else None))
-        panes.show(self.current_state())
-        self._refresh_status()
-
     @on(StatesChanged)
-    @_while_mounted
+    @while_mounted
     def _states_changed(self, message: StatesChanged) -> None:
-        key = self.current_key
-        task_id = None
-        if key is not None:
-            task_id = self.shown_task.get(key) or (self.solver.task_of.get(key)
-                                                   if self.solver else None)
-        if task_id in message.states:
-            self.query_one("#panes", TaskPanes).show(message.states[task_id])
+        task_id = self.task_for(self.current_key)
+        if task_id is not None and task_id in message.states:
+            self.panes().show(message.states[task_id])
         running = self.solver.running if self.solver else None
         if running is not None and running.task_id in message.states:
-            # the queue row says when the running task waits at a step gate
-            gated = message.states[running.task_id].gate is not None
-            want, now = ("paused" if gated else "solving"), self.status_of.get(running.key)
-            if now and now[0] in ("solving", "paused") and now[0] != want:
-                self.set_status(running.key, want, "")
-        self._refresh_status()
-
-    @_while_mounted
-    def _tick(self) -> None:
-        self._refresh_status()
+            # the row follows its task: paused at a gate, a new error or warning
+            item = self.folder.item(running.key)
+            queue = self.query_one(ProblemQueue)
+            now = self.entry(item) if item is not None else None
+            if now is not None and row_changed(queue.entry(running.key), now):
+                queue.upsert(now)
+        self.refresh_status()
 
     @work(thread=True, exclusive=True, group="gpu")
     def _poll_gpu(self) -> None:
         worker = get_current_worker()
         while not worker.is_cancelled:
-            self._gpu_memory = gpu.read() or ""
+            self.gpu_memory = gpu.read() or ""
             for _ in range(50):  # every 5 s, and a prompt exit when the app closes
                 if worker.is_cancelled:
                     return
                 time.sleep(0.1)
-
-    def _refresh_status(self) -> None:
-        info = StatusInfo(
-            model=self._model_label(),
-            backend=self._backend_label or "",
-            sandbox_tier=str(getattr(self._sandbox, "tier", "not started")),
-            gpu_memory=self._gpu_memory,
-            condition=self.condition,
-            step_mode=bool(self.solver and self.solver.step_mode),
-            note=self._note,
-        )
-        self.query_one(StatusBar).show(self.current_state(), info, now=self.clock())
-
-    def _model_label(self) -> str:
-        info = getattr(self._backend, "info", None)
-        if info is not None:
-            return str(info.model)
-        if self._backend_factory is not None:
-            return "model on first solve"
-        if self.config.base_url:
-            return self.config.base_url
-        return Path(self.config.model).name if self.config.model else "no model"
-
-    def note(self, text: str) -> None:
-        self._note = text
-        self._refresh_status()
-
-    # --- engine parts, made on first use ----------------------------------------------------
-
-    async def get_backend(self) -> Any:
-        async with self._backend_lock:
-            if self._backend is None:
-                if self._backend_factory is not None:
-                    self._backend = await _call(self._backend_factory)
-                else:
-                    self._backend = await self._open_configured_backend()
-                info = getattr(self._backend, "info", None)
-                self._backend_label = str(getattr(info, "kind", "")) or None
-            return self._backend
-
-    async def _open_configured_backend(self) -> Any:
-        if not self.config.has_model:
-            raise RuntimeError("no model configured (press ? or see the README: --model)")
-        from engine.llm.resolve import open_backend
-
-        base_url = self.config.base_url if self.config.backend != "llama.cpp" else None
-        model = self.config.model
-        try:
-            backend = await asyncio.to_thread(open_backend, model, base_url)
-            if inspect.isawaitable(backend):
-                backend = await backend
-        except Exception as exc:
-            message = f"The model could not be opened: {type(exc).__name__}: {exc}"
-            self.show_no_model(message)
-            raise RuntimeError(message) from exc
-        return backend
-
-    def show_no_model(self, reason: str) -> None:
-        """What to do without a model, offering to pull the configured catalogue model (or the
-        default one) right there."""
-        from engine.models import catalogue
-
-        offer = catalogue.find(self.config.model or "") or catalogue.get(catalogue.DEFAULT_MODEL)
-        self.push_screen(NoModelScreen(reason, str(self.config_file), offer), self._pulled)
-
-    def _pulled(self, name: str | None) -> None:
-        if name is None:
-            return
-        self.config = self.config.replace(model=name, base_url=None)
-        self._backend = None  # the next solve opens the model just pulled
-        self.notify(f"{name} is ready: press s to solve.", timeout=8)
-        self._refresh_status()
-
-    async def get_sandbox(self) -> Any:
-        async with self._sandbox_lock:
-            if self._sandbox is None:
-                if self._sandbox_factory is not None:
-                    self._sandbox = await _call(self._sandbox_factory)
-                else:
-                    from engine.sandbox import Sandbox
-
-                    self._sandbox = await Sandbox.create()
-                self._refresh_status()
-            return self._sandbox
-
-    # --- actions: solving -------------------------------------------------------------------
-
-    def _queue_item(self, item: Item, *, pause_at: str | None = None) -> bool:
-        if item.problem is None or self.solver is None:
-            return False
-        return self.solver.submit(item.key, self.capped(item.problem), pause_at=pause_at)
-
-    def capped(self, problem: Problem) -> Problem:
-        """The problem with its per-test limits capped by the configured ones."""
-        mine = self.config.limits
-        limits = Limits(time_s=min(problem.limits.time_s, mine.time_s),
-                        memory_mb=min(problem.limits.memory_mb, mine.memory_mb))
-        return problem if limits == problem.limits else dataclasses.replace(problem,
-                                                                             limits=limits)
-
-    def action_solve(self) -> None:
-        item = self.current_item()
-        if item is None:
-            self.notify("No problem highlighted.", severity="warning")
-        elif item.problem is None:
-            self.notify("This file did not load; fix it and it reloads.", severity="error")
-        elif not self._queue_item(item):
-            self.notify("Already queued or solving.")
-
-    def action_solve_all(self) -> None:
-        queued = [i for i in self.folder.items
-                  if self.status_of.get(i.key, ("new", ""))[0] == "new" and self._queue_item(i)]
-        self.notify(f"Queued {len(queued)} problems.")
-
-    def action_pause(self) -> None:
-        if self.solver is not None:
-            self.note(self.solver.toggle_pause())
-
-    def action_cancel(self) -> None:
-        if self.solver is None or not self.solver.cancel():
-            self.notify("Nothing is solving.")
-
-    def action_step_mode(self) -> None:
-        if self.solver is not None:
-            self.solver.set_step_mode(not self.solver.step_mode)
-            self.note("step mode on: pauses before every step" if self.solver.step_mode
-                      else "step mode off")
-
-    def action_next_step(self) -> None:
-        if self.solver is None or not self.solver.next_step():
-            self.notify("Not paused at a step.")
-
-    def action_condition(self) -> None:
-        def chosen(condition: str | None) -> None:
-            if condition:
-                self.condition = condition
-                self.note(f"condition {condition} for the next solve")
-
-        self.push_screen(AskChoice("Condition for the next solve", CONDITIONS,
-                                   current=self.condition), chosen)
-
-    def action_rerun(self) -> None:
-        item = self.current_item()
-        if item is None or item.problem is None:
-            self.notify("No problem to re-run.", severity="warning")
-            return
-
-        def chosen(phase: str | None) -> None:
-            if phase and self._queue_item(item, pause_at=phase):
-                self.note(f"re-running {item.problem_id}; pauses before {phase}")
-
-        self.push_screen(AskChoice("Re-run, pausing before which phase?", PHASES), chosen)
-
-    # --- actions: iterations, candidates ----------------------------------------------------
-
-    def _panes(self) -> TaskPanes:
-        return self.query_one("#panes", TaskPanes)
-
-    def action_prev_iteration(self) -> None:
-        self._move_iteration(-1)
-
-    def action_next_iteration(self) -> None:
-        self._move_iteration(1)
-
-    def _move_iteration(self, delta: int) -> None:
-        state = self.current_state()
-        found = iterations(state) if state else []
-        if not found:
-            self.notify("No repair iterations yet.")
-            return
-        panes = self._panes()
-        current = panes.iteration
-        if current is None:
-            target = found[-1] if delta < 0 else None
-        else:
-            index = found.index(current) + delta if current in found else len(found) - 1
-            target = found[index] if 0 <= index < len(found) else (found[0] if index < 0
-                                                                    else None)
-        panes.set_iteration(target)
-        self.note("live" if target is None else f"iteration {target}")
-
-    def action_jump_iteration(self) -> None:
-        def chosen(answer: str | None) -> None:
-            if not answer:
-                return
-            state = self.current_state()
-            found = iterations(state) if state else []
-            try:
-                number = int(answer)
-            except ValueError:
-                self.notify(f"{answer!r} is not a number.", severity="error")
-                return
-            if number not in found:
-                self.notify(f"No iteration {number} (have {found or 'none'}).", severity="error")
-                return
-            self._panes().set_iteration(number)
-            self.note(f"iteration {number}")
-
-        self.push_screen(AskLine("Jump to repair iteration:", placeholder="1"), chosen)
-
-    def _chosen_code(self) -> tuple[str | None, str]:
-        state = self.current_state()
-        candidate_id = self._panes().chosen_candidate
-        if state is not None and candidate_id in state.candidates:
-            return candidate_id, state.candidates[candidate_id].code
-        item = self.current_item()
-        starter = item.problem.starter_code if item and item.problem else ""
-        return None, starter
-
-    def action_accept(self) -> None:
-        item = self.current_item()
-        candidate_id, code = self._chosen_code()
-        if item is None or item.problem is None or candidate_id is None:
-            self.notify("Highlight a candidate first.", severity="warning")
-            return
-        path = write_answer(item.problem, code, self.config.output_dir)
-        if self.solver is not None and self.solver.running and \
-                self.solver.running.key == item.key:
-            self.solver.pin(candidate_id)
-        self.note(f"accepted {candidate_id} → {path}")
-        self.notify(f"Answer written to {path}")
-
-    def action_edit(self) -> None:
-        item = self.current_item()
-        if item is None or item.problem is None:
-            self.notify("No problem highlighted.", severity="warning")
-            return
-        candidate_id, code = self._chosen_code()
-        edits = self.folder.root / ".atlas" / "edits"
-        edits.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f"{candidate_id or 'new'}-", suffix=".py",
-                                        dir=edits)
-        path = Path(name)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(code)
-        self._run_editor(path)
-        edited = path.read_text(encoding="utf-8")
-        path.unlink(missing_ok=True)
-        if edited == code:
-            self.notify("Not changed.")
-            return
-        running = self.solver.running if self.solver else None
-        if running is not None and running.key == item.key and candidate_id is not None:
-            self.solver.edit(candidate_id, edited)  # type: ignore[union-attr]
-            self.note(f"edit of {candidate_id} goes to the pipeline at its next step")
-        else:
-            self._retest(item, edited, candidate_id)
-
-    def _run_editor(self, path: Path) -> None:
-        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-        try:
-            with self.suspend():
-                subprocess.run([*editor, str(path)], check=False)
-        except Exception:  # no terminal to hand over (headless): run it as it is
-            subprocess.run([*editor, str(path)], check=False, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.refresh()
-
-    @work(group="retest")
-    async def _retest(self, item: Item, code: str, parent_id: str | None) -> None:
-        assert item.problem is not None
-        try:
-            sandbox = await self.get_sandbox()
-        except Exception as exc:
-            self.notify(f"No sandbox: {exc}", severity="error")
-            return
-        self.note("running your program on the examples…")
-
-        def emit(event: Any) -> None:
-            self.bridge.emit(event)
-
-        task_id = await retest(self.capped(item.problem), code, sandbox, store=self.store,
-                               session_id=self.session_id, emit=emit, parent_id=parent_id,
-                               extra_tests=self.user_tests.get(item.key, ()))
-        self.shown_task[item.key] = task_id
-        self.bridge.flush()
-        if item.key == self.current_key:
-            self._show_current()
-        state = self.bridge.state(task_id)
-        tally = state.candidates["edit1"].public if state and "edit1" in state.candidates \
-            else None
-        self.note(f"your program: {tally.passed}/{tally.total} examples" if tally
-                  else "your program ran")
-
-    def action_add_test(self) -> None:
-        item = self.current_item()
-        if item is None or item.problem is None:
-            self.notify("No problem highlighted.", severity="warning")
-            return
-
-        def added(test: tuple[str, str] | None) -> None:
-            if test is None or item.problem is None:
-                return
-            given, expected = test
-            running = self.solver.running if self.solver else None
-            if running is not None and running.key == item.key:
-                self.solver.add_test(given, expected)  # type: ignore[union-attr]
-                self.note("test goes to the pipeline at its next step")
-                return
-            self.user_tests.setdefault(item.key, []).append(
-                TestCase(given, expected, item.problem.test_kind, origin="you"))
-            candidate_id, code = self._chosen_code()
-            if code.strip():
-                self._retest(item, code, candidate_id)
-            else:
-                self.note("test kept: it runs with your next edit")
-
-        self.push_screen(AskTest(), added)
-
-    # --- actions: view ----------------------------------------------------------------------
-
-    def action_maximize(self) -> None:
-        screen = self.screen
-        if screen.maximized is not None:
-            screen.minimize()
-            return
-        pane_ids = {"queue", "problem", "candidates", "energy", "tests", "reasoning"}
-        focused = self.focused
-        pane = None
-        if focused is not None:
-            pane = next((n for n in focused.ancestors_with_self if n.id in pane_ids), None)
-        if pane is None:
-            self.notify("Focus a pane first (tab).")
-            return
-        screen.maximize(pane, container=False)  # type: ignore[arg-type]
-
-    def action_cycle_theme(self) -> None:
-        self.set_theme(theming.next_theme(self.theme_name))
-
-    def set_theme(self, name: str) -> None:
-        theming.apply_theme(self, name)
-        self.theme_name = name
-        dark = name != "light"
-        for tree in self.query("CandidateTree"):
-            tree.code_theme = "ansi_dark" if dark else "ansi_light"  # type: ignore[attr-defined]
-        self.note(f"theme {name}")
-
-    def action_filter(self) -> None:
-        self.query_one(ProblemQueue).open_filter()
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.effective_keys(), str(self.config_file)))
-
-    def action_replay(self) -> None:
-        if self.store is None:
-            return
-        tasks = [t for t in self.store.tasks() if t.last_seq > 0]
-        if not tasks:
-            self.notify("No stored sessions yet.")
-            return
-        labels = [f"{t.problem_id} · attempt {t.attempt} · {t.condition or '-'} · {t.status}"
-                  f"{' · ' + t.verdict if t.verdict else ''} · {t.task_id}" for t in tasks]
-
-        def chosen(label: str | None) -> None:
-            if label is not None:
-                self.open_replay(tasks[labels.index(label)].task_id)
-
-        self.push_screen(AskChoice("Replay which task?", labels[::-1]), chosen)
-
-    def open_replay(self, task_id: str, *, at: int | None = None) -> ReplayScreen:
-        assert self.store is not None
-        info = self.store.task(task_id)
-        events = self.store.events(task_id)
-        problem = next((i.problem.view() for i in self.folder.items
-                        if i.problem and info and i.problem.id == info.problem_id), None)
-        screen = ReplayScreen(events, problem, f"{info.problem_id if info else task_id}",
-                              start=at)
-        self.push_screen(screen)
-        return screen
 
     # --- which actions apply where ------------------------------------------------------------
 

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "lens": "atlas_tui.commands.lens:lens_group",
     "bench": "atlas_tui.commands.bench:bench_group",
     "models": "atlas_tui.commands.models:models_group",
+    "config": "atlas_tui.commands.config:config_cmd",
 }
 
 

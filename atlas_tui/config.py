@@ -1,6 +1,15 @@
 """The workbench's settings: defaults, then a TOML file in the user config directory, then
 `ATLAS_*` environment variables, then command-line flags (each later layer wins).
 
+Every setting can be given all three ways. Top-level ones and `[limits]` have their own
+variables and flags (ATLAS_MODEL, --model); every one, tables included, also has a variable
+`ATLAS_<TABLE>__<KEY>` (ATLAS_LLM__N_CTX=4096, ATLAS_PIPELINE__K=3,
+ATLAS_PIPELINE__D__REPAIR_ITERATIONS=1) and a flag `--set TABLE.KEY=VALUE` (--set llm.n_ctx=4096,
+--set pipeline.D.k=2); values there are read as JSON when they are JSON. The tables:
+`[limits]`, `[keymap]`, `[llm]` (the backend's knobs, see `atlas_tui.knobs.LLM`) and
+`[pipeline]` (PipelineConfig's knobs for every condition, `[pipeline.D]` for one).
+`Config.sources` says where each given setting came from (`atlas-tui config` shows it).
+
 The file lives at `platformdirs.user_config_dir("atlas-tui")/config.toml` unless `ATLAS_CONFIG`
 names another. A bad file is a `ConfigError` that names the file and the key; it never starts
 the app with half a config.
@@ -17,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from atlas_tui import knobs
+from engine.pipeline.config import PipelineConfig
 
 APP_NAME = "atlas-tui"
 CONDITIONS = ("A", "B", "C", "D", "full")
@@ -54,10 +66,31 @@ class Config:
     output_dir: str | None = None  # None: answers are written next to each problem
     step_mode: bool = False  # pause before every step from the start
     store: str | None = None  # SQLite file for sessions; None: <problem dir>/.atlas/sessions.sqlite
+    llm: Mapping[str, Any] = field(default_factory=dict)  # backend knobs given (knobs.LLM)
+    pipeline: Mapping[str, Any] = field(default_factory=dict)  # knobs for every condition
+    pipeline_by_condition: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # dotted setting -> where it came from ("file PATH", "env NAME", "flag"); defaults absent
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def has_model(self) -> bool:
         return bool(self.model or self.base_url)
+
+    @property
+    def backend_kind(self) -> str:
+        """Which backend opens the model: openai with a server URL, else llama.cpp."""
+        if self.backend != "auto":
+            return self.backend
+        return "openai" if self.base_url else "llama.cpp"
+
+    def backend_knobs(self) -> dict[str, Any]:
+        """The [llm] knobs the chosen backend takes (n_ctx is llama.cpp's, api_key a server's)."""
+        return knobs.backend_knobs(self.llm, self.backend_kind)
+
+    def pipeline_config(self, condition: str | None = None) -> PipelineConfig:
+        """The pipeline's knobs for `condition` (default: the configured one)."""
+        return knobs.pipeline_config(condition or self.condition, self.pipeline,
+                                     self.pipeline_by_condition)
 
     def replace(self, **changes: Any) -> Config:
         return _validated(dataclasses.replace(self, **changes), "a change")
@@ -100,16 +133,35 @@ def load_config(
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, Any] | None = None,
 ) -> Config:
-    """Defaults < file < environment < flags. Flags whose value is None are not given."""
+    """Defaults < file < environment < flags. Flags whose value is None are not given; flags
+    are dotted names (`limits.time_s`, `llm.n_ctx`, `pipeline.D.k`)."""
     path = path or config_path()
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
     if path.is_file():
         data = _read_file(path)
+    sources: dict[str, str] = {}
     config = _apply(Config(), data, where=str(path))
-    config = _apply(config, _from_env(env), where="the environment")
-    given = {k: v for k, v in (flags or {}).items() if v is not None}
-    return _apply(config, _nest(given), where="the command line")
+    sources.update(dict.fromkeys(_dotted(data), f"file {path}"))
+    from_env, names = _from_env(env)
+    config = _apply(config, from_env, where="the environment")
+    sources.update({key: f"env {names.get(key, '?')}" for key in _dotted(from_env)})
+    given = _nest({k: v for k, v in (flags or {}).items() if v is not None})
+    config = _apply(config, given, where="the command line")
+    sources.update(dict.fromkeys(_dotted(given), "flag"))
+    return dataclasses.replace(config, sources=sources)
+
+
+def _dotted(nested: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """{"llm": {"n_ctx": 1}} -> ["llm.n_ctx"]; template_variables stays one setting."""
+    out = []
+    for key, value in nested.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and name not in ("llm.template_variables",):
+            out += _dotted(value, f"{name}.")
+        else:
+            out.append(name)
+    return out
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -121,18 +173,41 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read it ({exc})") from exc
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+def _from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings the environment gives, nested, and the variable each dotted key came from."""
     flat: dict[str, Any] = {}
+    names: dict[str, str] = {}
     for name, key in ENV_KEYS.items():
         if name in env:
             flat[key] = _parse_env(name, key, env[name])
+            names[key] = name
     for name, value in env.items():  # ATLAS_KEY_SOLVE=ctrl+s remaps one binding
         if name.startswith("ATLAS_KEY_") and value:
             flat[f"keymap.{name.removeprefix('ATLAS_KEY_').lower()}"] = value
-    return _nest(flat)
+            names[f"keymap.{name.removeprefix('ATLAS_KEY_').lower()}"] = name
+        elif name.startswith("ATLAS_") and "__" in name:  # ATLAS_LLM__N_CTX=4096
+            path = name.removeprefix("ATLAS_").split("__")
+            dotted = ".".join([p.lower() for p in path[:-1]] + [path[-1].lower()])
+            if len(path) == 3 and path[0] == "PIPELINE":  # ATLAS_PIPELINE__D__K: a condition
+                dotted = f"pipeline.{_condition_name(path[1])}.{path[2].lower()}"
+            flat[dotted] = _parse_env(name, dotted, value)
+            names[dotted] = name
+    return _nest(flat), names
+
+
+def _condition_name(text: str) -> str:
+    return next((c for c in CONDITIONS if c.lower() == text.lower()), text)
 
 
 def _parse_env(name: str, key: str, raw: str) -> Any:
+    if key.split(".")[0] in ("llm", "pipeline", "keymap"):
+        return knobs.parse_text(raw)  # typed when applied
+    if key.startswith("limits.") and key.removeprefix("limits.") not in _LIMITS:
+        raise ConfigError(f"{name}: unknown limit (known: time_s, memory_mb)")
+    if ("." not in key and key not in _SCALARS) or (
+            "." in key and not key.startswith("limits.")):
+        raise ConfigError(f"{name}: unknown setting {key!r} (tables: limits, keymap, llm, "
+                          "pipeline)")
     kind = _LIMITS.get(key.removeprefix("limits.")) if key.startswith("limits.") else _SCALARS[key]
     if kind is bool:
         lowered = raw.strip().lower()
@@ -153,11 +228,11 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     """{"limits.time_s": 2} -> {"limits": {"time_s": 2}}."""
     nested: dict[str, Any] = {}
     for key, value in flat.items():
-        head, _, tail = key.partition(".")
-        if tail:
-            nested.setdefault(head, {})[tail] = value
-        else:
-            nested[head] = value
+        *heads, last = key.split(".")
+        table = nested
+        for head in heads:
+            table = table.setdefault(head, {})
+        table[last] = value
     return nested
 
 
@@ -170,13 +245,45 @@ def _apply(config: Config, data: Mapping[str, Any], *, where: str) -> Config:
             changes["limits"] = _limits(config.limits, value, where)
         elif key == "keymap":
             changes["keymap"] = {**config.keymap, **_keymap(value, where)}
+        elif key == "llm":
+            changes["llm"] = {**config.llm, **_table(value, knobs.llm_value, where, "llm")}
+        elif key == "pipeline":
+            common, by_condition = _pipeline(value, where)
+            changes["pipeline"] = {**config.pipeline, **common}
+            merged = {c: dict(v) for c, v in config.pipeline_by_condition.items()}
+            for condition, table in by_condition.items():
+                merged[condition] = {**merged.get(condition, {}), **table}
+            changes["pipeline_by_condition"] = merged
         else:
-            known = ", ".join([*_SCALARS, "limits", "keymap"])
+            known = ", ".join([*_SCALARS, "limits", "keymap", "llm", "pipeline"])
             raise ConfigError(f"{where}: unknown setting {key!r} (known: {known})")
     for key in ("model", "base_url", "output_dir", "store"):
         if changes.get(key) == "":
             changes[key] = None  # an empty string clears a setting from an earlier layer
     return _validated(dataclasses.replace(config, **changes), where)
+
+
+def _table(value: Any, check: Any, where: str, name: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: {name} must be a table, got {value!r}")
+    try:
+        return {str(k): check(str(k), v) for k, v in value.items()}
+    except knobs.KnobError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _pipeline(value: Any, where: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """[pipeline] knobs for every condition, and [pipeline.D] tables for one condition."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: pipeline must be a table, got {value!r}")
+    common = {k: v for k, v in value.items() if k not in CONDITIONS}
+    by_condition = {}
+    for condition in CONDITIONS:
+        if condition in value:
+            by_condition[condition] = _table(
+                value[condition], lambda k, v, c=condition: knobs.pipeline_value(
+                    k, v, f"pipeline.{c}"), where, f"pipeline.{condition}")
+    return _table(common, knobs.pipeline_value, where, "pipeline"), by_condition
 
 
 def _typed(value: Any, kind: type, where: str) -> Any:
@@ -218,6 +325,11 @@ def _validated(config: Config, where: str) -> Config:
         raise ConfigError(f"{where}: theme {config.theme!r} is not one of {THEMES}")
     if config.limits.time_s <= 0 or config.limits.memory_mb <= 0:
         raise ConfigError(f"{where}: limits must be positive, got {config.limits}")
+    for condition in CONDITIONS:  # knobs that fit alone may still not build a config
+        try:
+            config.pipeline_config(condition)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: pipeline for condition {condition}: {exc}") from exc
     return config
 
 
@@ -245,6 +357,20 @@ auto_solve = false                              # solve new problems as they app
 [limits]
 time_s = 6.0
 memory_mb = 1024
+
+[llm]
+# The backend's knobs (atlas-tui config lists them all). For out-of-memory errors: lower n_ctx,
+# cache_type_k/cache_type_v = "q8_0", or fewer n_gpu_layers.
+# n_ctx = 8192
+# n_gpu_layers = -1
+# api_key = "..."                               # an OpenAI-compatible server's key
+# chat_template = "chatml"
+# template_variables = { enable_thinking = false }
+
+[pipeline]
+# PipelineConfig's knobs for every condition; [pipeline.D] for condition D only.
+# k = 4
+# repair_iterations = 3
 
 [keymap]
 # binding id = "keys" (comma separated); see the help screen (?) for every id.

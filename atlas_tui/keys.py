@@ -34,6 +34,8 @@ _TABLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("theme", "t", "cycle_theme", "theme", "Switch theme"),
     ("filter", "slash", "filter", "filter", "Filter the queue"),
     ("replay", "R", "replay", "replay", "Replay a stored session"),
+    ("notices", "exclamation_mark", "notices", "errors",
+     "Errors and warnings of the task shown, with their step"),
 )
 
 BINDING_IDS: tuple[str, ...] = tuple(row[0] for row in _TABLE)

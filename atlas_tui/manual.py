@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 from engine import events as ev
+from engine.grading.runner import TestRunner
 from engine.problems.model import Problem, TestCase
-from engine.sandbox.types import Program
+from engine.sandbox.types import Program, SandboxLimits
 from engine.store import Store
 from engine.task import TaskLog
 
@@ -21,7 +23,7 @@ from engine.task import TaskLog
 async def retest(
     problem: Problem,
     code: str,
-    sandbox: object,
+    sandbox: TestRunner,
     *,
     store: Store | None,
     session_id: str | None,
@@ -29,7 +31,8 @@ async def retest(
     parent_id: str | None = None,
     extra_tests: Sequence[TestCase] = (),
 ) -> str:
-    """Run `code` on the public examples (and `extra_tests`); returns the task id."""
+    """Run `code` on the public examples (and `extra_tests`) under the problem's limits (the
+    caller caps them by the person's); returns the task id."""
     task_id = None
     if store is not None and session_id is not None:
         task_id = store.new_task(session_id, problem.id, title=problem.title, condition="manual")
@@ -43,7 +46,8 @@ async def retest(
     tests = [*problem.public_tests, *extra_tests]
     ids = []
     for number, test in enumerate(tests, 1):
-        kind = "public" if number <= len(problem.public_tests) else "user"
+        kind: Literal["public", "user"] = (
+            "public" if number <= len(problem.public_tests) else "user")
         test_id = f"{kind[0]}{number}"
         ids.append(test_id)
         await log.emit(ev.TestAdded(task_id=log.task_id, test_id=test_id, kind=kind,
@@ -54,10 +58,14 @@ async def retest(
                                        origin="user", code=code, label="your edit"))
     program = Program(code=code, kind=problem.test_kind, func_name=problem.func_name,
                       test_setup=problem.test_setup, atol=problem.atol)
-    status = "no_answer"  # a check, not a solve: nothing is submitted
+    status: Literal["no_answer", "error"] = "no_answer"  # a check: nothing is submitted
     if tests:
         try:
-            result = await sandbox.run(program, tests)  # type: ignore[attr-defined]
+            # the limits the pipeline runs candidates under (engine.pipeline.context.Run):
+            # the problem's, already capped by the person's [limits]
+            limits = SandboxLimits(wall_s=problem.limits.time_s,
+                                   memory_mb=problem.limits.memory_mb)
+            result = await sandbox.run(program, tests, limits)
         except Exception as exc:
             await log.emit(ev.ErrorRaised(task_id=log.task_id, where="sandbox",
                                           message=f"{type(exc).__name__}: {exc}"))

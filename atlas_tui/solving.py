@@ -47,9 +47,8 @@ def outcome_status(outcome: TaskOutcome) -> tuple[str, str]:
             message = f"{outcome.passed}/{outcome.total}{fallback}"
             return ("pass" if outcome.verdict == "AC" else "fail"), message
         return "solved", ""
-    if outcome.status == "error":
-        errors = outcome.state.errors
-        return "error", errors[-1].message if errors else "failed"
+    if outcome.status == "error":  # the row shows the task's errors with their step
+        return "error", "" if outcome.state.errors else "failed"
     return outcome.status.replace("_", " "), ""
 
 
@@ -61,21 +60,22 @@ class SolveQueue:
         *,
         backend: Provider,
         sandbox: Provider,
+        lens: Callable[[str], Awaitable[EnergyScorer]],
         store: Store,
         session_id: str,
         emit: Callable[[Event], None],
         on_status: StatusCallback,
-        condition: Callable[[], str],
+        pipeline: Callable[[], PipelineConfig],
         step_mode: bool = False,
     ) -> None:
         self._backend = backend
-        self._lenses: dict[str, EnergyScorer] = {}
+        self._lens = lens
         self._sandbox = sandbox
         self._store = store
         self._session_id = session_id
         self._emit = emit
         self._on_status = on_status
-        self._condition = condition
+        self._pipeline = pipeline
         self.step_mode = step_mode
         self.waiting: deque[tuple[str, Problem, str | None]] = deque()
         self.running: Running | None = None
@@ -108,26 +108,17 @@ class SolveQueue:
             key, problem, pause_at = self.waiting.popleft()
             await self._solve_one(key, problem, pause_at)
 
-    def _lens(self, model: str) -> EnergyScorer:
-        """The model's trained Lens if `atlas-tui lens train` made one, else the neutral one;
-        loaded once per model (torch is imported only here, not at start-up)."""
-        from engine.lens.scorer import lens_for
-
-        if model not in self._lenses:
-            self._lenses[model] = lens_for(model)
-        return self._lenses[model]
-
     async def _solve_one(self, key: str, problem: Problem, pause_at: str | None) -> None:
         self._on_status(key, "solving", "")
         try:
             backend = await self._backend()
             sandbox = await self._sandbox()
-            lens = self._lens(backend.info.model)
+            lens = await self._lens(backend.info.model)
         except Exception as exc:  # no model, no sandbox, unusable Lens: said on the row
             self._on_status(key, "error", str(exc))
             return
         gates = Gates(self._pause_set(pause_at))
-        config = PipelineConfig.preset(self._condition())
+        config = self._pipeline()
         task_id = self._store.new_task(
             self._session_id, problem.id, title=problem.title, condition=config.condition
         )

@@ -6,6 +6,8 @@ source, adds the new one and sets the Textual colour theme it names, then restyl
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App
 from textual.theme import Theme
 
@@ -29,11 +31,11 @@ HIGH_CONTRAST = Theme(
 _SOURCE_KEY = "atlas-theme"
 
 
-def register(app: App[object]) -> None:
+def register(app: App[Any]) -> None:
     app.register_theme(HIGH_CONTRAST)
 
 
-def apply_theme(app: App[object], name: str) -> None:
+def apply_theme(app: App[Any], name: str) -> None:
     """Make `name` (a file under themes/) the app's theme."""
     path = themes.theme_file(name)
     stylesheet = app.stylesheet

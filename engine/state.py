@@ -271,6 +271,16 @@ class WarningInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """An error or a warning of a task, as a person reads them: in the order they happened."""
+
+    seq: int
+    level: str  # "error" or "warning"
+    where: str  # the step
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class GateInfo:
     step: str
     detail: str
@@ -347,6 +357,13 @@ class TaskState:
 
     def cell(self, candidate_id: str, test_id: str) -> Cell | None:
         return self.matrix.get(candidate_id, {}).get(test_id)
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        """Errors and warnings together, in the order the run raised them."""
+        found = [Notice(e.seq, "error", e.where, e.message) for e in self.errors]
+        found += [Notice(w.seq, "warning", w.where, w.message) for w in self.warnings]
+        return tuple(sorted(found, key=lambda n: n.seq))
 
 
 # --- the fold ---------------------------------------------------------------------------------

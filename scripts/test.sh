@@ -6,4 +6,5 @@ source "$root/scripts/setup.sh"
 cd "$root"
 .venv/bin/ruff check .
 .venv/bin/lint-imports
+.venv/bin/mypy
 exec .venv/bin/python -m pytest -q "$@"

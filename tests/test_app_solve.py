@@ -61,7 +61,7 @@ async def highlight(pilot, app: AtlasApp, problem_id: str) -> None:  # type: ign
 
 
 def status(app: AtlasApp) -> str:
-    return app.status_of.get(app.current_key or "", ("new", ""))[0]
+    return app.row_status(app.current_key)
 
 
 async def test_solve_by_keys_and_every_pane_changes(tmp_path: Path, sandbox: Sandbox) -> None:

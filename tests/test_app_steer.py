@@ -89,3 +89,28 @@ async def test_rerun_pauses_before_the_chosen_phase(tmp_path: Path, sandbox: San
         assert state.gate.step == "selftest"
         await pilot.press("n")
         await wait_until(pilot, lambda: status(app) == "pass", "finished")
+
+
+async def test_every_step_the_pipeline_pauses_before_is_one_the_rerun_menu_offers(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """The re-run menu's phases are gate names the pipeline spells on its own (runner,
+    repair): a full run with a gate before every step must only reach names the menu has."""
+    from support.pipeline_scenarios import solve_task
+
+    from atlas_tui.actions.solving import PHASES
+    from engine.pipeline.gates import GateAction, Gates
+    from engine.problems import load
+
+    problem = load(make_folder(tmp_path / "problems") / "sum.md").problems[0]
+    seen: list[str] = []
+
+    def keep_going(step: str) -> GateAction:
+        seen.append(step)
+        return "continue"
+
+    await solve_task(problem, script(), sandbox, "full",
+                     gates=Gates({"*"}, policy=keep_going))
+    reached = {step.split(" ")[0] for step in seen}
+    assert {"probe", "repair", "final"} <= reached  # the run went through its steps
+    assert reached <= set(PHASES), reached - set(PHASES)

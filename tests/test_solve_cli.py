@@ -151,3 +151,32 @@ def test_solve_uses_a_lens_and_refuses_one_it_cannot(
     garbage.write_bytes(b"not a lens")
     broken = CliRunner().invoke(main, ["solve", target, "--lens", str(garbage)])
     assert broken.exit_code == 1 and "cannot use the Lens" in broken.output
+
+
+def test_solve_uses_the_workbench_settings_under_its_own_flags(
+    problem_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[llm] knobs reach the backend and [pipeline] knobs the pipeline (TaskStarted's config);
+    a --set flag wins over the file."""
+    opened: list[dict[str, object]] = []
+    backend = ScriptedBackend({PROBE: fenced(RIGHT)})
+
+    def open_backend(model: str | None, base_url: str | None, **knobs: object) -> object:
+        opened.append({"model": model, **knobs})
+        return backend
+
+    monkeypatch.setattr("engine.llm.resolve.open_backend", open_backend)
+    settings = tmp_path / "settings.toml"
+    settings.write_text('model = "from-file"\n[llm]\nn_ctx = 2048\n'
+                        "[pipeline.A]\nprobe_temperature = 0.25\nseed = 7\n")
+    monkeypatch.setenv("ATLAS_CONFIG", str(settings))
+    store = tmp_path / "s.sqlite"
+    result = CliRunner().invoke(main, ["solve", str(problem_dir / "sum-two.md"), "--condition",
+                                       "A", "--set", "seed=11", "--store", str(store), "--json"])
+    assert result.exit_code == 0, result.output
+    assert opened == [{"model": "from-file", "n_ctx": 2048}]
+    with Store(store) as log:
+        task_id = json.loads(result.stdout)["log"]["task_id"]
+        started = next(e for e in log.events(task_id) if isinstance(e, ev.TaskStarted))
+    config = json.loads(started.config)
+    assert config["probe_temperature"] == 0.25 and config["seed"] == 11

@@ -95,7 +95,8 @@ class CandidateTree(Vertical):
             yield Static("", id="candidate-diff")
 
     @property
-    def tree(self) -> Tree[str]:
+    def tree(self) -> Tree[str]:  # type: ignore[override]  # DOMNode.tree is a rich Tree of
+        # the DOM for debugging; here the name means the widget a person reads
         return self.query_one("#candidate-tree", Tree)
 
     def show(self, state: TaskState | None) -> None:
@@ -119,14 +120,14 @@ class CandidateTree(Vertical):
         self._drawn_key = key
         target = self.chosen_id
         if self.follow or target not in state.candidates:
-            latest = next(reversed(state.candidates), None) if state.candidates else None
+            latest = list(state.candidates)[-1] if state.candidates else None
             target = state.submitted.candidate_id if state.submitted else latest
         self._rebuild(state, generating)
         if target != self.chosen_id:
             self.choose(target)
         else:
             self._put_cursor(target)
-            if target in state.candidates:
+            if target is not None and target in state.candidates:
                 self._show_code(state.candidates[target])
 
     def _put_cursor(self, candidate_id: str | None) -> None:

@@ -48,8 +48,11 @@ def reasoning_view(state: TaskState, iteration: int | None, candidate_id: str | 
         return ReasoningView(f"iteration {iteration}:{step.parent_id}", title, step.reasoning, "")
     if not state.streams:
         return None
-    stream = next(reversed(state.streams.values()))
-    status = "streaming" if not stream.finished else f"{stream.tokens} tokens"
+    stream = list(state.streams.values())[-1]
+    if stream.finished:
+        status = f"{stream.tokens} tokens"
+    else:  # a generation the task ended during (its model failed, or a person cancelled)
+        status = "ended unfinished" if state.finished else "streaming"
     status += _STOPS.get(stream.finish_reason, "") if stream.finished else ""
     title = f"{stream.purpose} · {stream.stream_id} · {status}"
     return ReasoningView(stream.stream_id, title, stream.thinking, stream.answer,

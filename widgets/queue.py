@@ -47,9 +47,11 @@ class QueueEntry:
     title: str
     status: str = "new"
     message: str = ""  # the error of a file that did not load, the graded score, ...
+    notice: str = ""  # the task's newest error or warning, with its step
 
     def matches(self, needle: str) -> bool:
-        haystack = f"{self.problem_id} {self.title} {self.status} {self.message}".lower()
+        haystack = f"{self.problem_id} {self.title} {self.status} {self.message} " \
+                   f"{self.notice}".lower()
         return all(word in haystack for word in needle.lower().split())
 
 
@@ -58,11 +60,16 @@ def row_text(entry: QueueEntry) -> Text:
     shown_id = entry.problem_id
     if len(shown_id) > ID_WIDTH:  # long ids keep their end, where they usually differ
         shown_id = "…" + shown_id[-(ID_WIDTH - 1):]
-    text = Text.assemble((f" {glyph}", style), "   ",
+    # a task with errors or warnings is marked beside its status glyph, where a narrow queue
+    # still shows it; the step follows at the end of the row
+    notice_style = "bold red" if entry.notice.startswith("error") else "bold yellow"
+    text = Text.assemble((f" {glyph}", style), (" ! " if entry.notice else "   ", notice_style),
                          (f"{printable(shown_id):<{ID_WIDTH}} ", "bold"), printable(entry.title))
     if entry.message:
         text.append(f"  {printable(entry.message)}",
                     style="red" if entry.status == "error" else "dim")
+    if entry.notice:
+        text.append(f"  {printable(entry.notice)}", style=notice_style.removeprefix("bold "))
     return text
 
 
@@ -223,7 +230,7 @@ class ProblemQueue(Vertical):
     def upsert(self, entry: QueueEntry) -> None:
         self.update(upserts=[entry])
 
-    def remove(self, keys: Sequence[str]) -> None:
+    def remove_keys(self, keys: Sequence[str]) -> None:
         self.update(removals=keys)
 
     def update(self, *, upserts: Iterable[QueueEntry] = (), removals: Iterable[str] = ()

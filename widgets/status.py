@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from engine.state import TaskState
+from widgets.notices import counts, newest
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -24,6 +25,7 @@ class StatusInfo:
     condition: str = ""
     step_mode: bool = False
     note: str = ""  # the last thing the app wants a person to see (a path written, ...)
+    loading: str = ""  # what is being made off the UI loop (the model, the Lens), and since
 
 
 def live_rate(state: TaskState) -> float:
@@ -47,6 +49,8 @@ def status_text(state: TaskState | None, info: StatusInfo, *, now: float, frame:
         text.append(f" │ cond {info.condition}")
     if info.step_mode:
         text.append(" │ STEP", style="bold yellow")
+    if info.loading:
+        text.append(f" │ {SPINNER[frame % len(SPINNER)]} {info.loading}", style="yellow")
     if state is not None and state.task_id:
         busy = not state.finished and state.status == "running" and state.gate is None
         if busy:
@@ -62,6 +66,9 @@ def status_text(state: TaskState | None, info: StatusInfo, *, now: float, frame:
             elapsed = max(0.0, now - (state.started_at or now))
         text.append(f" │ {elapsed:.1f}s")
         text.append(f" │ {state.tokens.completion} tok")
+        if state.notices:  # the log key (!) lists them
+            text.append(f" │ ! {counts(state)}, last {newest(state)} (!: all)",
+                        style="bold red" if state.errors else "yellow")
     if info.note:
         text.append(f" │ {info.note}", style="italic")
     return text

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -26,6 +26,7 @@ from rich.table import Table
 
 from engine.extract import extract_lcb
 from engine.grading import NO_TESTS, GradeResult, grade, limits_for
+from engine.grading.runner import TestRunner
 from engine.problems import Problem, load
 
 MISSING = "MISSING"  # no answer for this task (no line in --solutions, no reference)
@@ -142,7 +143,10 @@ async def _grade_all(problems: list[Problem], answers: dict[str, Answer], jobs: 
                        "passed": 0, "total": 0, "tests": [], "time_s": 0.0,
                        "detail": "no answer for this task"}
             else:
-                result: GradeResult = await grade(problem, answer.code, sandbox,
+                # Sandbox is a TestRunner; the protocol's pytest marker `__test__` (a class
+                # attribute of the protocol, not of runners) hides it from the checker
+                runner = cast(TestRunner, sandbox)
+                result: GradeResult = await grade(problem, answer.code, runner,
                                                   limits=limits_for(problem, timeout),
                                                   public_only=public_only)
                 row = result.to_json()

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -34,8 +35,8 @@ class BarsProgress(pulling.Progress):
     def __init__(self, bars: Bars) -> None:
         self.bars = bars
         self.live = bars.console.is_terminal
-        self.overall: int | None = None
-        self.current: int | None = None
+        self.overall: TaskID | None = None
+        self.current: TaskID | None = None
 
     def begin(self, entry: CatalogueModel, total: int) -> None:
         if self.overall is None:

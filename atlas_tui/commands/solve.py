@@ -6,7 +6,8 @@ then grade the one submitted answer), its event log goes to the session store
 (`<problem folder>/.atlas/sessions.sqlite` unless `--store`), the answer to
 `<problem folder>/.atlas/answers/<id>.py` unless `--answer`. While it runs, one compact live
 line on stderr shows the phase, candidates, tests and tokens per second; `--json` prints the
-result on stdout.
+result on stdout. The workbench's settings apply here too (the config file, ATLAS_* variables:
+the model, [llm] backend knobs, [pipeline] knobs), under this command's own flags.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from atlas_tui.config import ConfigError, load_config
 from engine import events as ev
 from engine.pipeline.config import CONDITIONS, PipelineConfig
 from engine.problems import Problem, load
@@ -36,8 +38,9 @@ REFRESH_PER_S = 8
 @click.command("solve")
 @click.argument("problem", type=click.Path(exists=True, path_type=Path))
 @click.option("--id", "problem_id", help="The problem (or dataset row) to solve, by id.")
-@click.option("--condition", type=click.Choice(CONDITIONS), default="full", show_default=True,
-              help="A baseline, B +Phase 1, C +Phase 1+2, D +Phase 1+3, full: all.")
+@click.option("--condition", type=click.Choice(CONDITIONS),
+              help="A baseline, B +Phase 1, C +Phase 1+2, D +Phase 1+3, full: all. Default: "
+              "the configured one (full).")
 @click.option("--model", help="Catalogue name, GGUF path or Hugging Face repo id (or the "
               "server's model name). Default: the default catalogue model, when it is here.")
 @click.option("--base-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
@@ -52,20 +55,28 @@ REFRESH_PER_S = 8
               help="A trained Lens artifact (default: the model's own, if `lens train` made one).")
 @click.option("--allow-rlimits-only", is_flag=True,
               help="Run candidates even where neither bubblewrap nor unshare is available.")
-def solve_cmd(problem: Path, problem_id: str | None, condition: str, model: str | None,
+def solve_cmd(problem: Path, problem_id: str | None, condition: str | None, model: str | None,
               base_url: str | None, knobs: tuple[str, ...], store: Path | None,
               answer_path: Path | None, as_json: bool, lens_path: Path | None,
               allow_rlimits_only: bool) -> None:
     """Solve one PROBLEM (a file or folder; --id picks one) and grade the answer."""
     chosen = _pick(problem, problem_id)
-    config = PipelineConfig.preset(condition, **_parse_knobs(knobs))
+    # the workbench's settings ([llm], [pipeline], ATLAS_*), then this command's flags
+    try:
+        settings = load_config(flags={"model": model, "base_url": base_url,
+                                      "condition": condition})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    config = settings.pipeline_config().with_overrides(**_parse_knobs(knobs))
+    model, base_url = settings.model, settings.base_url
+    backend_knobs = settings.backend_knobs()
     home = (problem if problem.is_dir() else problem.parent) / ".atlas"
     store_path = store or home / "sessions.sqlite"
     answer_path = answer_path or home / "answers" / f"{_safe(chosen.id)}.py"
     console = Console(stderr=True)
     result = asyncio.run(_solve(chosen, config, model, base_url, store_path, allow_rlimits_only,
                                 console, live=not as_json or console.is_terminal,
-                                lens_path=lens_path))
+                                lens_path=lens_path, backend_knobs=backend_knobs))
     answer_path.parent.mkdir(parents=True, exist_ok=True)
     answer_path.write_text(result["answer"], encoding="utf-8")
     result["answer_file"] = str(answer_path)
@@ -118,7 +129,8 @@ def _parse_knobs(knobs: tuple[str, ...]) -> dict[str, Any]:
 async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
                  base_url: str | None, store_path: Path, allow_rlimits_only: bool,
                  console: Console, *, live: bool,
-                 lens_path: Path | None = None) -> dict[str, Any]:
+                 lens_path: Path | None = None,
+                 backend_knobs: dict[str, Any] | None = None) -> dict[str, Any]:
     from engine.lens.scorer import lens_for
     from engine.llm.base import BackendError
     from engine.llm.resolve import open_backend
@@ -131,7 +143,7 @@ async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
 
         model = default_if_here()
     try:
-        backend = await asyncio.to_thread(open_backend, model, base_url)
+        backend = await asyncio.to_thread(open_backend, model, base_url, **(backend_knobs or {}))
     except BackendError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -177,7 +189,7 @@ class Progress:
         s = self.state
         candidates = list(s.candidates.values())
         passing = sum(c.public.all_passed for c in candidates)
-        stream = next(reversed(s.streams.values()), None) if s.streams else None
+        stream = list(s.streams.values())[-1] if s.streams else None
         rate = stream.live_tokens_per_s if stream is not None else 0.0
         tokens = s.tokens.completion + sum(
             st.live_tokens for st in s.streams.values() if not st.finished
@@ -190,6 +202,9 @@ class Progress:
         line.append(f"{time.monotonic() - self.started:.1f}s")
         if s.gate is not None:
             line.append(f" · paused before {s.gate.step}", style="yellow")
+        if s.notices:  # printed in full with the result
+            line.append(f" · {len(s.errors)} errors, {len(s.warnings)} warnings",
+                        style="red" if s.errors else "yellow")
         return line
 
 
@@ -225,6 +240,7 @@ def _result(problem: Problem, config: PipelineConfig, outcome: Any, store_path: 
         "candidates": len(state.candidates),
         "time_s": round(elapsed_s, 3),
         "errors": [f"{e.where}: {e.message}" for e in state.errors],
+        "warnings": [f"{w.where}: {w.message}" for w in state.warnings],
         "log": {"store": str(store_path), "task_id": outcome.task_id, "events": state.n_events},
     }
 
@@ -253,7 +269,9 @@ def _print_result(console: Console, result: dict[str, Any]) -> None:
         highlight=False, soft_wrap=True,
     )
     for error in result["errors"]:
-        console.print(f"[yellow]error[/] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error[/] {error}", highlight=False, soft_wrap=True)
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False, soft_wrap=True)
     console.print(f"answer: {result['answer_file']}\nlog: {result['log']['store']} "
                   f"(task {result['log']['task_id']})", highlight=False, soft_wrap=True)
 

@@ -9,17 +9,16 @@ problem's compute.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 
 from engine.lens.artifact import LensArtifact, LensMismatchError
-from engine.lens.features import FeatureSpec, model_key
+from engine.lens.features import FeatureSpec
 from engine.lens.interface import EnergyScore, EnergyScorer, NeutralLens, candidate_text
 from engine.lens.metrics import auroc
+from engine.lens.paths import default_artifact_path
 from engine.llm.base import BudgetTier
 from engine.problems.model import ProblemView
 
@@ -117,12 +116,6 @@ class GeometricLens:
         step = -self._verdict(probe_energy)  # likely solved: lighter; likely hard: harder
         index = min(max(_TIERS.index(default) + step, 1), len(_TIERS) - 1)
         return _TIERS[index]
-
-
-def default_artifact_path(model: str) -> Path:
-    """Where `atlas-tui lens train` puts a model's Lens unless told otherwise."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", model_key(model))  # a repo id's ":" or spaces
-    return Path(platformdirs.user_data_dir("atlas-tui")) / "lens" / f"{safe}.lens"
 
 
 def lens_for(model: str, path: str | Path | None = None) -> EnergyScorer:

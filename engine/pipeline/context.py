@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import itertools
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from engine.llm.base import Backend, BudgetTier
 from engine.models import catalogue
 from engine.models.catalogue import Sampling
 from engine.pipeline.config import PipelineConfig
-from engine.pipeline.gates import AddTest, EditCandidate, GateAction, Gates, PinAnswer
+from engine.pipeline.gates import Gates
 from engine.pipeline.prompts import PromptTemplate, load_all
 from engine.problems.judges import unavailable
 from engine.problems.model import ProblemView, TestCase, TestKind, with_prelude
@@ -258,58 +257,7 @@ class Run:
             if cid == candidate_id and self.tests[tid].source in wanted and not outcome.passed
         ]
 
-    # --- gates and a person's actions -----------------------------------------------------
-
-    async def checkpoint(self, step: str, detail: str = "") -> GateAction:
-        """Apply the person's pending actions, then pause here if they asked to."""
-        await self.apply_user_commands()
-        if self.gates is None or not self.gates.wants(step):
-            return "continue"
-        await self.emit(ev.GateReached, step=step, detail=detail)
-        action = await self.gates.wait(step)
-        await self.emit(ev.GateResolved, step=step, action=action)
-        await self.apply_user_commands()  # what the person did while the run was paused
-        if action == "stop":
-            raise StopSolving(step)
-        return action
-
-    async def apply_user_commands(self) -> None:
-        if self.gates is None:
-            return
-        from engine.pipeline.execution import evaluate  # one import cycle, kept local
-
-        for command in self.gates.take_commands():
-            if isinstance(command, AddTest):
-                kind = self.generated_kind or self.view.test_kind
-                case = TestCase(command.input, command.expected, kind, origin="user")
-                await self.emit(ev.UserAction, action="add_test", payload=_json(command))
-                test = await self.add_test("user", case, "user", prefix="u")
-                await evaluate(self, list(self.candidates.values()), [test])
-            elif isinstance(command, EditCandidate):
-                await self.emit(ev.UserAction, action="edit_candidate", payload=_json(command))
-                if command.candidate_id not in self.candidates:
-                    await self.error("edit_candidate", f"no candidate {command.candidate_id}")
-                    continue
-                edited = await self.add_candidate(
-                    command.code,
-                    origin="user",
-                    phase="user",
-                    parent_id=command.candidate_id,
-                    label=f"edited {command.candidate_id}",
-                )
-                tests = self.tests_of("public", "self", "user")
-                await evaluate(self, [edited], tests)
-            elif isinstance(command, PinAnswer):
-                await self.emit(ev.UserAction, action="pin_answer", payload=_json(command))
-                if command.candidate_id in self.candidates:
-                    self.pinned = command.candidate_id
-                else:
-                    await self.error("pin_answer", f"no candidate {command.candidate_id}")
-
     async def error(self, where: str, message: str, *, fatal: bool = False) -> None:
         self.errors.append(f"{where}: {message}")
         await self.emit(ev.ErrorRaised, where=where, message=message, fatal=fatal)
 
-
-def _json(command: AddTest | EditCandidate | PinAnswer) -> str:
-    return json.dumps({name: getattr(command, name) for name in command.__slots__})

@@ -16,6 +16,7 @@ from engine.pipeline.energy import score_energy
 from engine.pipeline.execution import evaluate_missing
 from engine.pipeline.generation import code_from, generate
 from engine.pipeline.problem_text import answer_format, problem_block
+from engine.pipeline.steering import checkpoint
 from engine.problems.model import TestKind
 
 REPAIR_SOURCES = ("public", "self", "user")
@@ -33,8 +34,8 @@ async def repair(run: Run, start: Candidate) -> Candidate:
         if not failing:
             break
         perspective = run.config.perspectives[(iteration - 1) % len(run.config.perspectives)]
-        action = await run.checkpoint(
-            f"repair {iteration}", f"{parent.id} fails {len(failing)} test(s)"
+        action = await checkpoint(
+            run, f"repair {iteration}", f"{parent.id} fails {len(failing)} test(s)"
         )
         if action == "skip":
             continue

@@ -39,6 +39,7 @@ from engine.pipeline.probe import probe
 from engine.pipeline.repair import repair
 from engine.pipeline.selection import emit_scores, rank
 from engine.pipeline.selftest import selftests
+from engine.pipeline.steering import checkpoint
 from engine.problems.model import ProblemView
 
 
@@ -89,7 +90,7 @@ async def solve(
     except Exception as exc:  # a bug or a broken sandbox: said, and the best so far still goes
         await run.error(run.step, f"{type(exc).__name__}: {exc}")
     with contextlib.suppress(StopSolving):
-        await run.checkpoint("final")
+        await checkpoint(run, "final")
     async with run.phase("final"):
         chosen = await submit(run)
     outcome = _outcome(run, chosen)
@@ -103,7 +104,7 @@ async def _search(run: Run) -> None:
     await add_public_tests(run)
 
     first = None
-    if await run.checkpoint("probe") == "continue":
+    if await checkpoint(run, "probe") == "continue":
         async with run.phase("probe"):
             first = await probe(run)
     if first is not None and config.run_examples and run.tests_of("public"):
@@ -123,13 +124,13 @@ async def _search(run: Run) -> None:
         return config.stop_when_passing and bool(passes_examples(run, candidate.id))
 
     # The cheaper draws first: a diverse sample costs one generation, a plan three.
-    if draw.n_diverse and await run.checkpoint("diversity", draw.reason) == "continue":
+    if draw.n_diverse and await checkpoint(run, "diversity", draw.reason) == "continue":
         async with run.phase("diversity"):
             await diversify(run, draw.n_diverse, enough)
     if (
         draw.n_plans
         and not _solved_by_examples(run)
-        and await run.checkpoint("plansearch", draw.reason) == "continue"
+        and await checkpoint(run, "plansearch", draw.reason) == "continue"
     ):
         async with run.phase("plan"):
             await plansearch(run, draw.n_plans, enough)
@@ -146,18 +147,18 @@ async def _search(run: Run) -> None:
             await behaviour_groups(run, pool, mutated_inputs(run, config.n_mutated_inputs))
 
     undecided = not config.only_when_undecided or not _decided(run, pool)
-    if config.selftests and undecided and await run.checkpoint("selftest") == "continue":
+    if config.selftests and undecided and await checkpoint(run, "selftest") == "continue":
         async with run.phase("selftest"):
             await selftests(run, pool)
 
     best: Candidate = pool[0]
-    if config.selection == "scored" and await run.checkpoint("select") == "continue":
+    if config.selection == "scored" and await checkpoint(run, "select") == "continue":
         async with run.phase("select"):
             await score_energy(run, pool)
             if (
                 config.differential
                 and undecided
-                and await run.checkpoint("differential") == "continue"
+                and await checkpoint(run, "differential") == "continue"
             ):
                 await differential(run, _passing_examples_or_all(run, pool))
             ranked = rank(run, pool)
