@@ -244,7 +244,8 @@ def _server_knobs(model: str | None, base_url: str | None, jobs: int) -> dict[st
         return {}  # as open_backend decides: an in-process model has no such cap
     default = next(f.default for f in dataclasses.fields(OpenAIConfig)
                    if f.name == "max_concurrency")
-    return {"max_concurrency": max(jobs, int(default))}  # type: ignore[call-overload]
+    assert isinstance(default, int)
+    return {"max_concurrency": max(jobs, default)}
 
 
 def _config(condition: str, knobs: tuple[str, ...]) -> Any:
