@@ -69,7 +69,7 @@ async def test_replay_of_a_stored_session_reaches_the_live_final_state(
                      if isinstance(e, ev.RepairIteration))
         assert replay.replayer.position == first + 1
         panes = replay.query_one(TaskPanes)
-        assert panes.iteration == 1 and panes.chosen_candidate == "c6"
+        assert panes.iteration == 1 and panes.chosen_candidate == "c5"
         assert THINK_1 in replay.query_one(ReasoningPane).plain_text
         assert [r.iteration for r in replay.state.repairs] == [1]
         assert replay.state.graded is None  # nothing after this step is shown

@@ -82,13 +82,13 @@ async def test_solve_by_keys_and_every_pane_changes(tmp_path: Path, sandbox: San
         text = screen_text(app)
         # queue row, candidate tree, code of the submitted repair, diff, matrix, reasoning
         assert "✔   sum-two" in text
-        assert "c7 repair 2" in text and "★ submitted" in text
+        assert "c6 repair 2" in text and "★ submitted" in text
         assert "print(a + b)" in text and "-print(a * b)" in text
         assert "e1" in text and "s1" in text and "AC" in text and "WA" in text
         assert THINK_2 in text and "── answer ──" in text
         assert "cond D" in text and "submitted" in text and "sandbox" in text
         tree = app.query_one(CandidateTree)
-        assert tree.chosen_id == state.submitted.candidate_id == "c7"  # type: ignore[union-attr]
+        assert tree.chosen_id == state.submitted.candidate_id == "c6"  # type: ignore[union-attr]
 
 
 async def test_step_mode_stops_before_a_repair_iteration_and_continues_on_the_key(
@@ -144,13 +144,13 @@ async def test_previous_and_next_iteration_show_that_iterations_code_and_reasoni
 
         await pilot.press("left_square_bracket")  # live -> the last iteration
         assert panes.iteration == 2
-        assert panes.chosen_candidate == "c7"
+        assert panes.chosen_candidate == "c6"
         assert THINK_2 in reasoning.plain_text and "print(a + b)" in screen_text(app)
 
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert panes.iteration == 1
-        assert panes.chosen_candidate == "c6"
+        assert panes.chosen_candidate == "c5"
         assert THINK_1 in reasoning.plain_text and THINK_2 not in reasoning.plain_text
         text = screen_text(app)
         assert "print(a * b)" in text and "repair iteration 1" in text
@@ -162,9 +162,9 @@ async def test_previous_and_next_iteration_show_that_iterations_code_and_reasoni
         await wait_until(pilot, lambda: type(app.screen).__name__ == "AskLine", "asked")
         await pilot.press("1", "enter")
         await pilot.pause()
-        assert panes.iteration == 1 and panes.chosen_candidate == "c6"
+        assert panes.iteration == 1 and panes.chosen_candidate == "c5"
         state = app.current_state()
-        assert state is not None and state.candidates["c6"].code == WRONG_REPAIR
+        assert state is not None and state.candidates["c5"].code == WRONG_REPAIR
 
 
 async def test_accept_writes_the_highlighted_candidate_next_to_the_problem(
@@ -187,10 +187,10 @@ async def test_accept_writes_the_highlighted_candidate_next_to_the_problem(
         tree = app.query_one(CandidateTree)
         tree.tree.focus()
         await pilot.pause()
-        node = next(n for n in _nodes(tree.tree) if n.data == "c6")
+        node = next(n for n in _nodes(tree.tree) if n.data == "c5")
         tree.tree.move_cursor(node)
         await pilot.pause()
-        assert tree.chosen_id == "c6"
+        assert tree.chosen_id == "c5"
         await pilot.press("a")
         assert (tmp_path / "out" / "sum.answer.py").exists() is False  # ids name answers there
         assert (tmp_path / "out" / "sum-two.answer.py").read_text() == WRONG_REPAIR
