@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_support import DEMO_T0, demo_events, make_folder
+from ui_support import DEMO_T0, demo_events, make_folder, wait_until
 
 from atlas_tui.app import AtlasApp, create_app
 from atlas_tui.config import Config
@@ -29,9 +29,20 @@ def build(tmp_path: Path, *, model: bool = True, theme: str = "dark") -> AtlasAp
                       clock=lambda: DEMO_T0 + 20.0)
 
 
-async def show_demo_task(pilot: Any) -> None:
+async def settled(pilot: Any) -> None:
+    """The folder is in the queue and the theme's own styles are on the panes (its borders),
+    so a snapshot never catches the app half-started."""
     app: AtlasApp = pilot.app
     await app.loaded.wait()
+    queue = app.query_one("ProblemQueue")
+    border = "heavy" if app.theme_name == "high-contrast" else "round"
+    await wait_until(pilot, lambda: len(queue.shown_keys) == len(app.folder.items)  # type: ignore[attr-defined]
+                     and app.query_one("#queue").styles.border_top[0] == border, "settled")
+
+
+async def show_demo_task(pilot: Any) -> None:
+    app: AtlasApp = pilot.app
+    await settled(pilot)
     key = next(i.key for i in app.folder.items if i.problem and i.problem.id == "sum-two")
     queue = app.query_one("ProblemQueue")
     queue.table.move_cursor(row=queue.shown_keys.index(key))  # type: ignore[attr-defined]
@@ -53,7 +64,7 @@ def test_main_screen_in_each_theme(snap_compare: Any, tmp_path: Path, theme: str
 
 def test_help_screen(snap_compare: Any, tmp_path: Path) -> None:
     async def open_help(pilot: Any) -> None:
-        await pilot.app.loaded.wait()
+        await settled(pilot)
         await pilot.press("question_mark")
 
     assert snap_compare(build(tmp_path), terminal_size=SIZE, run_before=open_help)
@@ -61,7 +72,7 @@ def test_help_screen(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_no_model_screen(snap_compare: Any, tmp_path: Path) -> None:
     async def loaded(pilot: Any) -> None:
-        await pilot.app.loaded.wait()
+        await settled(pilot)
 
     assert snap_compare(build(tmp_path, model=False), terminal_size=SIZE, run_before=loaded)
 
@@ -72,7 +83,7 @@ def test_replay_at_a_fixed_step(snap_compare: Any, tmp_path: Path) -> None:
 
     async def replay(pilot: Any) -> None:
         app: AtlasApp = pilot.app
-        await app.loaded.wait()
+        await settled(pilot)
         problem = next(i.problem for i in app.folder.items
                        if i.problem and i.problem.id == "sum-two")
         assert problem is not None

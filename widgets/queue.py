@@ -115,6 +115,10 @@ class QueueList(Widget, can_focus=True):
             self._top = self.cursor_row
         elif self.cursor_row >= self._top + height:
             self._top = self.cursor_row - height + 1
+        # Never scrolled past what the rows need: a cursor moved before the first layout (a
+        # height of one) must not leave the list scrolled once it has room for every row.
+        rows = len(self._owner.shown_keys_view)
+        self._top = max(0, min(self._top, rows - height))
 
     def action_move(self, delta: int) -> None:
         self.move_cursor(row=self.cursor_row + delta)
