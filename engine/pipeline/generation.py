@@ -62,6 +62,7 @@ class Ask:
     variables: dict[str, object] = field(default_factory=dict)
     tier: BudgetTier | None = None
     prefill: str = ""
+    stop: tuple[str, ...] = ()  # the answer ends where one of these would start
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +84,12 @@ async def generate(
     temperature: float,
     tier: BudgetTier | None = None,
     prefill: str = "",
+    stop: tuple[str, ...] = (),
     **variables: object,
 ) -> Generation:
     """Render `template`, stream the model's answer as events, return the whole result.
     BackendError (after the backend's own retries) propagates to the runner."""
-    ask = Ask(template, purpose, step, temperature, variables, tier, prefill)
+    ask = Ask(template, purpose, step, temperature, variables, tier, prefill, stop)
     call = await _start(run, ask)
     sink = _Deltas(run, call.stream_id)
     result: GenerationResult | None = None
@@ -111,7 +113,7 @@ async def generate_many(run: Run, asks: Sequence[Ask]) -> list[Generation]:
         (ask,) = asks
         return [await generate(run, template=ask.template, purpose=ask.purpose, step=ask.step,
                                temperature=ask.temperature, tier=ask.tier, prefill=ask.prefill,
-                               **ask.variables)]
+                               stop=ask.stop, **ask.variables)]
     calls = [await _start(run, ask) for ask in asks]
     sinks = [_Deltas(run, call.stream_id) for call in calls]
     results: dict[int, GenerationResult] = {}
@@ -148,7 +150,7 @@ async def _start(run: Run, ask: Ask) -> _Call:
     max_tokens = run.config.token_limit(ask.purpose, budget.max_tokens if budget else 0)
     params = SamplingParams(
         temperature=ask.temperature, max_tokens=max_tokens, seed=seed, purpose=ask.purpose,
-        loop_guard=run.config.loop_guard,
+        loop_guard=run.config.loop_guard, stop=ask.stop,
     )
     if run.sampling is not None and ask.temperature > 0:
         params = dataclasses.replace(

@@ -77,6 +77,9 @@ async def plansearch(run: Run, n_plans: int, enough: Enough | None = None) -> li
         purpose="constraints",
         step="constraints",
         temperature=run.config.plan_temperature,
+        # No code is asked for, and no more sets than asked: the 0.5B model writes both and
+        # runs into its token limit.
+        stop=(f"Constraint set {n_plans + 1}", "```"),
         problem=problem,
         n=n_plans,
     )
@@ -90,6 +93,7 @@ async def plansearch(run: Run, n_plans: int, enough: Enough | None = None) -> li
             purpose="plan",
             step="plan",
             temperature=run.config.plan_temperature,
+            stop=("```",),  # a plan in words: code, where the model starts it, is cut
             problem=problem,
             constraints=constraints,
         )
