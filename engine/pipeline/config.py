@@ -101,7 +101,7 @@ class PipelineConfig:
             "constraints": 512,
             "plan": 512,
             "selftest": 768,
-            "differential": 384,
+            "differential": 512,
             "adjudicate": 384,
         }
     )
