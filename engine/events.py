@@ -136,6 +136,16 @@ class GenerationStopped(Event):
     message: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetSpent(Event):
+    """The problem's search budget ran out (`PipelineConfig.spend_answers`): no further
+    generation starts, and the best candidate so far is still chosen and submitted."""
+
+    where: str  # the first step that did not run for it
+    spent_tokens: int
+    budget_tokens: int
+
+
 # --- Phase 1 --------------------------------------------------------------------------------
 
 

@@ -463,6 +463,14 @@ def _generation_stopped(s: TaskState, e: ev.GenerationStopped) -> dict[str, Any]
     return {"warnings": (*s.warnings, WarningInfo(e.seq, e.purpose, e.message))}
 
 
+def _budget_spent(s: TaskState, e: ev.BudgetSpent) -> dict[str, Any]:
+    message = (
+        f"search budget spent ({e.spent_tokens:,} of {e.budget_tokens:,} tokens): "
+        "no further generation; the best candidate so far is submitted"
+    )
+    return {"warnings": (*s.warnings, WarningInfo(e.seq, e.where, message))}
+
+
 def _generation_started(s: TaskState, e: ev.GenerationStarted) -> dict[str, Any]:
     stream = StreamState(
         stream_id=e.stream_id,
@@ -683,6 +691,7 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.TokenDelta: _token_delta,
     ev.GenerationFinished: _generation_finished,
     ev.GenerationStopped: _generation_stopped,
+    ev.BudgetSpent: _budget_spent,
     ev.ConstraintsExtracted: _constraints,
     ev.PlanProposed: _plan,
     ev.CandidateCreated: _candidate_created,

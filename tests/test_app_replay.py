@@ -32,7 +32,8 @@ async def test_replay_of_a_stored_session_reaches_the_live_final_state(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     store_path = tmp_path / "store.sqlite"
-    app = create_app(make_folder(tmp_path / "problems"), Config(condition="D"),
+    settings = Config(condition="D", pipeline={"k": 3, "n_diverse": 2})  # the scripted story
+    app = create_app(make_folder(tmp_path / "problems"), settings,
                      backend_factory=scripted_backend, sandbox_factory=lambda: sandbox,
                      store_path=store_path, watch=False, animate=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -32,6 +32,7 @@ from widgets.reasoning import ReasoningPane
 from widgets.status import StatusBar
 
 SIZE = (160, 50)
+SCRIPTED_DRAW = {"k": 3, "n_diverse": 2}
 
 
 @pytest.fixture
@@ -42,7 +43,9 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 def build(tmp_path: Path, sandbox: Sandbox, **config: object) -> AtlasApp:
     folder = make_folder(tmp_path / "problems")
-    settings = Config(**{"condition": "D", **config})  # type: ignore[arg-type]
+    # The scripted story draws two diverse samples (candidate ids below depend on it).
+    settings = Config(**{"condition": "D", "pipeline": SCRIPTED_DRAW,  # type: ignore[arg-type]
+                         **config})
     return create_app(folder, settings, backend_factory=scripted_backend,
                       sandbox_factory=lambda: sandbox, store_path=tmp_path / "store.sqlite",
                       watch=False, animate=False)

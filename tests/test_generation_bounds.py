@@ -182,3 +182,47 @@ async def test_batch_draws_ask_for_diverse_samples_and_self_tests_in_one_call(
     assert [c.origin for c in created] == ["probe", "diversity", "diversity", "diversity"]
     streams = {e.stream_id for e in events if isinstance(e, ev.GenerationFinished)}
     assert len(streams) == 6 and {c.stream_id for c in created} <= streams
+
+
+async def test_the_search_stops_when_its_budget_is_spent(sandbox: Sandbox) -> None:
+    """A problem nothing solves costs a bounded multiple of one answer: once the tokens reach
+    `spend_answers` answers, no generation starts, the run says so, and an answer still goes."""
+    wrong = fenced("print(int(input()) + 1)\n")  # fails the example, every time
+    events: list[ev.Event] = []
+    config = PipelineConfig.preset("full", spend_answers=3.0, answer_floor_tokens=1)
+    backend = ScriptedBackend({}, default=wrong)
+    outcome = await solve(PROBLEM.view(), backend, sandbox, config, events.append)
+
+    finished = [e for e in events if isinstance(e, ev.GenerationFinished)]
+    answer = finished[0].completion_tokens
+    assert sum(e.completion_tokens for e in finished) == 3 * answer  # probe + two samples
+    assert [c.params.purpose for c in backend.calls] == ["probe", "diversity", "diversity"]
+    (spent,) = [e for e in events if isinstance(e, ev.BudgetSpent)]
+    assert (spent.where, spent.spent_tokens, spent.budget_tokens) == ("diversity", 3 * answer,
+                                                                     3 * answer)
+    assert outcome.answer is not None and outcome.status == "submitted"
+    (warning,) = reduce(events).warnings
+    assert warning.where == "diversity" and "search budget spent" in warning.message
+
+    unlimited = ScriptedBackend({}, default=wrong)
+    config = config.with_overrides(spend_answers=None)
+    events = []
+    await solve(PROBLEM.view(), unlimited, sandbox, config, events.append)
+    purposes = {c.params.purpose for c in unlimited.calls}
+    assert {"plan", "repair"} <= purposes and len(unlimited.calls) > 3
+    assert not any(isinstance(e, ev.BudgetSpent) for e in events)
+
+
+def test_the_budget_counts_in_answers_of_at_least_the_floor() -> None:
+    from engine.pipeline.context import Run
+
+    run = Run.__new__(Run)  # only the fields the budget reads
+    run.config = PipelineConfig(spend_answers=8.0, answer_floor_tokens=128)
+    run.answer_tokens = None
+    assert run.budget_tokens() is None  # no answer yet: no unit
+    run.answer_tokens = 300
+    assert run.budget_tokens() == 2400
+    run.answer_tokens = 30  # a one-line answer: the floor is the unit
+    assert run.budget_tokens() == 1024
+    run.config = PipelineConfig(spend_answers=None)
+    assert run.budget_tokens() is None

@@ -18,7 +18,7 @@ from engine.store import Store, TaskInfo
 # The events an analysis reads: everything but the token stream and the test matrix.
 EVENT_TYPES = frozenset({
     "CandidateCreated", "GenerationFinished", "TestAdded", "TestsGenerated", "AnswerSubmitted",
-    "Graded", "CandidateGraded", "TaskFinished",
+    "Graded", "CandidateGraded", "TaskFinished", "BudgetSpent",
 })
 LOOP = "loop"  # GenerationFinished.finish_reason of a generation stopped by the loop guard
 LENGTH = "length"  # ... of one stopped at its token limit
@@ -54,6 +54,7 @@ class TaskAnalysis:
     generations: int
     loop_stops: int
     length_stops: int
+    budget_spent: bool  # the search budget ran out before the search was done
     prompt_tokens: int
     completion_tokens: int
     time_s: float | None
@@ -102,6 +103,7 @@ def analyse_task(store: Store, task: TaskInfo) -> TaskAnalysis:
     graded: ev.Graded | None = None
     generations = loops = lengths = prompt = completion = 0
     elapsed: float | None = None
+    budget_spent = False
     for event in store.events(task.task_id, types=EVENT_TYPES):
         if isinstance(event, ev.CandidateCreated):
             created[event.candidate_id] = event
@@ -126,6 +128,8 @@ def analyse_task(store: Store, task: TaskInfo) -> TaskAnalysis:
             hidden[event.candidate_id] = event.verdict == "AC"
         elif isinstance(event, ev.TaskFinished):
             elapsed = event.elapsed_s
+        elif isinstance(event, ev.BudgetSpent):
+            budget_spent = True
 
     probe_id = next((c for c, e in created.items() if e.origin == "probe"), None)
     answer_id = submitted.candidate_id if submitted else None
@@ -152,6 +156,7 @@ def analyse_task(store: Store, task: TaskInfo) -> TaskAnalysis:
         generations=generations,
         loop_stops=loops,
         length_stops=lengths,
+        budget_spent=budget_spent,
         prompt_tokens=prompt,
         completion_tokens=completion,
         time_s=elapsed if elapsed is not None else task.elapsed_s,

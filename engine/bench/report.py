@@ -88,6 +88,7 @@ class BenchReport:
     generations: int = 0
     loop_stops: int = 0  # generations stopped by the degeneration (loop) guard
     length_stops: int = 0  # generations stopped at their token limit
+    budget_spent: int = 0  # problems whose search budget ran out
     tokens_median: float | None = None  # per finished problem, prompt + completion
     tokens_p90: float | None = None
     time_median_s: float | None = None
@@ -183,7 +184,8 @@ class BenchReport:
                       "by the dataset's reference (checked after the run)")
         lines.append(tests)
         lines.append(f"generations: {self.generations}, {self.loop_stops} stopped by the loop "
-                     f"guard, {self.length_stops} at their token limit")
+                     f"guard, {self.length_stops} at their token limit; search budget spent "
+                     f"on {self.budget_spent} problem(s)")
         for name, groups in (("difficulty", self.by_difficulty), ("platform", self.by_platform)):
             if groups:
                 lines.append(f"by {name}: " + ", ".join(
@@ -258,6 +260,7 @@ def bench_report(store: Store, session_id: str,
         generations=sum(a.generations for a in done),
         loop_stops=sum(a.loop_stops for a in done),
         length_stops=sum(a.length_stops for a in done),
+        budget_spent=sum(a.budget_spent for a in done),
         tokens_median=percentile([a.total_tokens for a in done], 50),
         tokens_p90=percentile([a.total_tokens for a in done], 90),
         time_median_s=percentile([a.time_s or 0.0 for a in done], 50),

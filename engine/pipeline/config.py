@@ -57,7 +57,9 @@ class PipelineConfig:
     plansearch: bool = True
     n_plans: int = 1  # constraint sets, each giving one plan and one implementation
     diversity: bool = True
-    n_diverse: int = 2
+    # Diverse samples are drawn first (one generation each; drawing stops at the first that
+    # passes every public example): in the ablation they won every problem the pipeline won.
+    n_diverse: int = 6
     diversity_temperatures: tuple[float, ...] = (0.6, 0.8, 1.0)  # a ladder, cycled
     personas: tuple[str, ...] = DEFAULT_PERSONAS
     hints: tuple[str, ...] = DEFAULT_HINTS
@@ -66,7 +68,7 @@ class PipelineConfig:
     # Adaptive k: candidates beyond the probe. When the probe passes every public example,
     # only `k_after_probe_pass` more are drawn (0: the probe stands, as in ATLAS's early exit).
     adaptive_k: bool = True
-    k: int = 3
+    k: int = 7
     k_after_probe_pass: int = 0
     # Early exit: a probe that passes every public example is submitted at once, so easy
     # problems cost what condition A costs. Drawing stops, likewise, as soon as a candidate
@@ -106,6 +108,13 @@ class PipelineConfig:
         }
     )
     max_tokens: int = 8192  # a ceiling on every generation, thinking included
+    # The search budget per problem, in answers: once the problem's completion tokens reach
+    # `spend_answers` times one answer's (the probe's, at least `answer_floor_tokens`), no new
+    # generation starts and the best candidate so far is submitted. The steps run in the order
+    # of what they measured to be worth (BENCHMARKS.md), so a problem nothing solves costs a
+    # bounded multiple of condition A. None: no budget.
+    spend_answers: float | None = 8.0
+    answer_floor_tokens: int = 128
     # Whether the model thinks in <think> tags (the catalogue knows; None: assume it does until
     # a generation shows it does not). A model that does not think gets no thinking budget.
     thinking_model: bool | None = None

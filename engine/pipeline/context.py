@@ -110,6 +110,10 @@ class Run:
     # The sampling its makers recommend, where the catalogue knows the model (top_p and top_k
     # of sampled generations; a greedy one is greedy whatever they say).
     sampling: Sampling | None = None
+    # One answer's completion tokens (the first generation's, normally the probe), the unit of
+    # the search budget.
+    answer_tokens: int | None = None
+    budget_said: bool = False
     started: float = field(default_factory=time.monotonic)
     _ids: dict[str, itertools.count] = field(default_factory=dict)
 
@@ -256,6 +260,29 @@ class Run:
             for (cid, tid), outcome in self.outcomes.items()
             if cid == candidate_id and self.tests[tid].source in wanted and not outcome.passed
         ]
+
+    def budget_tokens(self) -> int | None:
+        """The problem's search budget in completion tokens; None while unknown or unlimited."""
+        answers = self.config.spend_answers
+        if answers is None or self.answer_tokens is None:
+            return None
+        return int(answers * max(self.answer_tokens, self.config.answer_floor_tokens))
+
+    async def can_spend(self, where: str) -> bool:
+        """Whether `where` may start generations; says once, as an event, when the budget is
+        spent."""
+        budget = self.budget_tokens()
+        if budget is None or self.usage.completion_tokens < budget:
+            return True
+        if not self.budget_said:
+            self.budget_said = True
+            await self.emit(
+                ev.BudgetSpent,
+                where=where,
+                spent_tokens=self.usage.completion_tokens,
+                budget_tokens=budget,
+            )
+        return False
 
     async def error(self, where: str, message: str, *, fatal: bool = False) -> None:
         self.errors.append(f"{where}: {message}")

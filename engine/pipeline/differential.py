@@ -29,7 +29,7 @@ async def differential(run: Run, pool: Sequence[Candidate]) -> list[KnownTest]:
     """Cluster `pool` by behaviour and adjudicate; returns the adjudicated tests it added."""
     kind = run.generated_kind
     distinct = list({c.code.strip(): c for c in pool}.values())
-    if kind is None or len(distinct) < 2:
+    if kind is None or len(distinct) < 2 or not await run.can_spend("differential"):
         return []
     generation = await generate(
         run,
@@ -86,6 +86,8 @@ async def _adjudicate(
     adjudicated: list[KnownTest] = []
     for index, test in enumerate(inputs):
         if len(adjudicated) >= run.config.max_adjudications:
+            break
+        if not await run.can_spend("adjudicate"):
             break
         # The distinct clean outputs on this input, with the clusters that produced each.
         options: dict[str, tuple[str, list[str]]] = {}

@@ -16,6 +16,8 @@ async def diversify(run: Run, n: int, enough: Enough | None = None) -> list[Cand
     size = max(1, config.batch_draws)
     candidates: list[Candidate] = []
     for first in range(0, n, size):
+        if not await run.can_spend("diversity"):
+            break
         generations = await generate_many(run, asks[first : first + size])
         stop = False
         for i, generation in enumerate(generations, first):

@@ -183,6 +183,8 @@ async def _finish(run: Run, call: _Call, result: GenerationResult) -> Generation
         run.model_thinks = bool(result.thinking.strip() or result.budget.thinking_tokens)
     run.usage.prompt_tokens += result.prompt_tokens
     run.usage.completion_tokens += result.completion_tokens
+    if run.answer_tokens is None:
+        run.answer_tokens = result.completion_tokens
     await run.emit(
         ev.GenerationFinished,
         stream_id=call.stream_id,

@@ -68,7 +68,7 @@ def _cut(text: str, heads: list[re.Match[str]], *, keep_heading: bool) -> list[s
 
 
 async def plansearch(run: Run, n_plans: int, enough: Enough | None = None) -> list[Candidate]:
-    if n_plans <= 0:
+    if n_plans <= 0 or not await run.can_spend("plan"):
         return []
     problem = problem_block(run.view)
     extracted = await generate(
@@ -87,6 +87,8 @@ async def plansearch(run: Run, n_plans: int, enough: Enough | None = None) -> li
     await run.emit(ev.ConstraintsExtracted, constraint_sets=tuple(sets))
     candidates: list[Candidate] = []
     for number, constraints in enumerate(sets, 1):
+        if not await run.can_spend("plan"):
+            break
         planned = await generate(
             run,
             template="plan",

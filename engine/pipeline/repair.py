@@ -31,7 +31,7 @@ async def repair(run: Run, start: Candidate) -> Candidate:
     parent = start
     for iteration in range(1, run.config.repair_iterations + 1):
         failing = run.failing(parent.id, REPAIR_SOURCES)
-        if not failing:
+        if not failing or not await run.can_spend(f"repair {iteration}"):
             break
         perspective = run.config.perspectives[(iteration - 1) % len(run.config.perspectives)]
         action = await checkpoint(

@@ -55,6 +55,8 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
             ev.TestsGenerated, kept=(), reason="no self-tests: the problem names no function"
         )
         return []
+    if not await run.can_spend("selftest"):
+        return []
     proposals: dict[str, Proposal] = {}
     malformed = 0
     ask = Ask(
@@ -73,6 +75,8 @@ async def selftests(run: Run, candidates: list[Candidate]) -> list[KnownTest]:
     size = max(1, run.config.batch_draws)
     generations: list[Generation] = []
     for first in range(0, wanted, size):
+        if first and not await run.can_spend("selftest"):
+            break
         generations += await generate_many(run, [ask] * min(size, wanted - first))
     for generation_number, generation in enumerate(generations):
         for raw_input, raw_expected in io_pairs(generation.text, **call_shape(run.view)):
