@@ -33,6 +33,7 @@ class Cand:
     public: str  # "1/1" or "0/1": the examples part the pipeline's ranking recorded
     hidden: str | None  # "AC", "WA" or None (not graded)
     vector: tuple[float, ...] | None = None
+    selftests: str = ""  # the self-tests part of the ranking ("" as when there were none)
 
 
 def _task(
@@ -68,7 +69,10 @@ def _task(
     if ranked:
         items += [
             ev.CandidateScored(
-                task_id="", candidate_id=c.cid, score=1.0, parts=json.dumps({"examples": c.public})
+                task_id="",
+                candidate_id=c.cid,
+                score=1.0,
+                parts=json.dumps({"examples": c.public, "self_tests": c.selftests}),
             )
             for c in cands
         ]
@@ -100,9 +104,10 @@ def _task(
 def _eval_store(path: Path) -> Path:
     """Four judged problems and one graded on public examples.
 
-    q1: a (10 chars, examples 1/1, passes), b (5, 1/1, fails), c (3, 0/1, fails); a submitted.
-        The pipeline's pool is {a, b} (best on the examples): shortest code picks b (fails),
-        a random pick passes half the time.
+    q1: a (10 chars, examples 1/1, self-tests 1/2, passes), b (5, 1/1, 2/2, fails),
+        c (3, 0/1, fails); b submitted (best on self-tests). The pool after the examples is
+        {a, b}: shortest code picks b (fails), a random pick passes half the time; nothing ties
+        with b before the energy, so the Lens as the pipeline's tie-breaker keeps b.
     q2: a (20, 1/1, passes), b (30, 1/1, passes); b submitted. Shortest picks a (passes).
     q3: a (12, 0/1, fails), b (9, 1/1, fails); b submitted, no candidate passed. Pool {b}.
     q4: graded on public examples (no hidden tests): left out.
@@ -112,9 +117,9 @@ def _eval_store(path: Path) -> Path:
     with Store(path) as store:
         session = store.new_session("bench")
         _task(store, session, "q1", [
-            Cand("a", 10, "1/1", "AC", PASS), Cand("b", 5, "1/1", "WA", FAIL),
-            Cand("c", 3, "0/1", "WA", FAIL),
-        ], "a")
+            Cand("a", 10, "1/1", "AC", PASS, "1/2"), Cand("b", 5, "1/1", "WA", FAIL, "2/2"),
+            Cand("c", 3, "0/1", "WA", FAIL, "0/2"),
+        ], "b")
         _task(store, session, "q2", [
             Cand("a", 20, "1/1", "AC", PASS), Cand("b", 30, "1/1", "AC", PASS),
         ], "b")
@@ -152,16 +157,18 @@ def test_replay_finds_the_pipelines_pool_and_hidden_labels(tmp_path: Path) -> No
         ("q4", "graded on public examples (no hidden tests)")
     ]
     assert by["q1"].pool == ("a", "b") and by["q1"].considered == ("a", "b", "c")
+    assert by["q1"].ties == ("b",) and by["q2"].ties == ("a", "b")
     assert by["q3"].pool == ("b",) and by["q3"].hidden == {"a": 0, "b": 0}
     assert by["q5"].pool == ("c1",)  # no ranking: fractions from the example runs
-    assert [by[p].submitted_passed for p in ("q1", "q2", "q3", "q5")] == [True, True, False, True]
+    assert [by[p].submitted_passed for p in ("q1", "q2", "q3", "q5")] == [False, True, False, True]
 
 
 def test_pass_at_1_of_each_selector_by_hand(tmp_path: Path) -> None:
     with Store(_eval_store(tmp_path / "eval.sqlite"), readonly=True) as store:
         tasks = replay_store(store).tasks
     ids = {t.problem: t.task for t in tasks}
-    # q1: c has the lowest energy but is not in the pool (fails an example): a wins, passes.
+    # q1: c has the lowest energy but is not in the pool (fails an example): a wins, passes,
+    #     unlike the submitted b; as the pipeline's tie-breaker it has no tie to break (b).
     # q2: a tie, the earlier (a) wins: passes, and differs from the submitted b.
     energy = {
         (ids["q1"], "a"): 0.1, (ids["q1"], "b"): 0.9, (ids["q1"], "c"): 0.0,
@@ -169,13 +176,13 @@ def test_pass_at_1_of_each_selector_by_hand(tmp_path: Path) -> None:
         (ids["q3"], "a"): 0.0, (ids["q3"], "b"): 1.0,
     }
     assert _pass_at_1(tasks, energy) == PassAt1(
-        problems=4, submitted=3, lens=3, shortest=2, random=2.5, oracle=3, with_choice=2,
-        lens_changed=1, lens_unscored=0,
+        problems=4, submitted=2, lens=3, shortest=2, random=2.5, oracle=3, with_choice=2,
+        lens_changed=2, lens_unscored=0, tie_break=2, with_ties=1,
     )
     # q1's pool without energies: the submitted answer stands, and is counted
     partial = {k: v for k, v in energy.items() if k[0] != ids["q1"]}
     result = _pass_at_1(tasks, partial)
-    assert (result.lens, result.lens_unscored, result.lens_changed) == (3, 1, 1)
+    assert (result.lens, result.lens_unscored, result.lens_changed) == (2, 1, 1)
     reversed_ = {k: -v for k, v in energy.items()}  # q1 picks b (fails), q2 still a tie
     assert _pass_at_1(tasks, reversed_).lens == 2
     assert _pass_at_1(tasks, None).lens is None
@@ -206,14 +213,17 @@ def test_the_study_trains_on_one_store_and_judges_on_the_other(tmp_path: Path) -
     assert result.artifact.record.heldout["shortest_auroc"] == pytest.approx(1 / 12)
     p = result.pass_at_1
     assert p is not None
-    assert (p.problems, p.submitted, p.shortest, p.random, p.oracle) == (4, 3, 2, 2.5, 3)
+    assert (p.problems, p.submitted, p.shortest, p.random, p.oracle) == (4, 2, 2, 2.5, 3)
     assert p.lens == 3  # q1 picks a (PASS-like), q2 either passes, q3 and q5 have one choice
+    assert p.tie_break == 2  # q1 keeps b, q2 either passes
     text = markdown(result)
     assert "| random | 0.500 | 0.500 | 0.333 |" in text
     assert "| shortest code | 0.083 | 0.000 | 0.000 |" in text
     assert "| Lens | 1.000 | 1.000 | 1.000 |" in text
     assert "7 candidates (3 pass / 4 fail) of 3 problems, 1 with both" in text
-    assert "| (a) the answer the run submitted | 3/4 (75.0 %) |" in text
+    assert "| (a) the answer the run submitted | 2/4 (50.0 %) |" in text
+    assert "| (b) lowest Lens energy | 3/4 (75.0 %); differs from (a) on 2 |" in text
+    assert "Lens energy breaking its ties (problems with a tie: 1) | 2/4 (50.0 %) |" in text
     assert "| (c) shortest code | 2/4 (50.0 %) |" in text
     assert "| random choice (expected) | 2.5/4 (62.5 %) |" in text
     assert "| ceiling: any candidate passes (not a result) | 3/4 (75.0 %) |" in text

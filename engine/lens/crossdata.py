@@ -46,6 +46,8 @@ class PassAt1:
     with_choice: int  # problems whose pool holds two candidates or more
     lens_changed: int  # problems where the Lens picks another candidate than the run submitted
     lens_unscored: int  # pools of 2+ without an embedded candidate: the submitted answer stands
+    tie_break: int | None  # the pipeline's own ranking with the energy as its tie-breaker
+    with_ties: int  # problems where two or more candidates tie on everything before the energy
 
 
 @dataclass(slots=True)
@@ -163,11 +165,12 @@ def _energies(
 
 
 def _pass_at_1(tasks: list[TaskReplay], energy: dict[tuple[str, str], float] | None) -> PassAt1:
-    lens_passes, changed, unscored, shortest = 0, 0, 0, 0
+    lens_passes, changed, unscored, shortest, tie_break = 0, 0, 0, 0, 0
     for t in tasks:
         shortest += t.passed(pick(t, _length_of(t)) or t.submitted)
         if energy is None:
             continue
+        tie_break += t.passed(pick(t, _energy_of(t, energy), among=t.ties) or t.submitted)
         chosen = t.pool[0] if len(t.pool) == 1 else pick(t, _energy_of(t, energy))
         if chosen is None:
             unscored += 1
@@ -184,6 +187,8 @@ def _pass_at_1(tasks: list[TaskReplay], energy: dict[tuple[str, str], float] | N
         with_choice=sum(len(t.pool) >= 2 for t in tasks),
         lens_changed=changed,
         lens_unscored=unscored,
+        tie_break=tie_break if energy is not None else None,
+        with_ties=sum(len(t.ties) >= 2 for t in tasks),
     )
 
 
@@ -281,6 +286,14 @@ def markdown(s: Study) -> str:
             )
             + " |",
             f"| (c) shortest code | {_share(p.shortest, p.problems)} |",
+            "| (d) the pipeline's ranking, Lens energy breaking its ties "
+            f"(problems with a tie: {p.with_ties}) | "
+            + (
+                "n/a (no trained and evaluated Lens)"
+                if p.tie_break is None
+                else _share(p.tie_break, p.problems)
+            )
+            + " |",
             f"| random choice (expected) | {_share(p.random, p.problems)} |",
             f"| ceiling: any candidate passes (not a result) | {_share(p.oracle, p.problems)} |",
         ]

@@ -39,6 +39,9 @@ class TaskReplay:
     submitted_passed: bool
     considered: tuple[str, ...]  # the candidates the pipeline ranked, in creation order
     pool: tuple[str, ...]  # those with the best public-example fraction, in creation order
+    # Those tied with the best on every criterion before the energy (examples, self-tests,
+    # behaviour group, agreement): where a Lens that passed the gate changes the choice.
+    ties: tuple[str, ...]
     hidden: Mapping[str, int]  # candidate -> 1 pass / 0 fail (hidden tests)
     code_chars: Mapping[str, int]
 
@@ -77,15 +80,21 @@ def replay_task(problem: str, task: str, events: Sequence[ev.Event]) -> TaskRepl
     labels = task_labels(events)
     hidden = {cid: lab["hidden"] for cid, lab in labels.items() if "hidden" in lab}
     order = [e.candidate_id for e in events if isinstance(e, ev.CandidateCreated)]
-    fractions = _last_ranking(events)
-    if fractions is None:
+    ranking = _last_ranking(events)
+    if ranking is None:
         fractions = _public_fractions(events, order)
+        keys = {c: (f,) for c, f in fractions.items()}
+    else:
+        fractions = {c: key[0] for c, key in ranking.items()}
+        keys = ranking
     considered = [c for c in order if c in fractions]
     if not considered:
         return Skipped(problem, task, "no candidate was ranked")
     best = max(fractions[c] for c in considered)
     pool = tuple(c for c in considered if math.isclose(fractions[c], best, abs_tol=1e-12))
-    if any(c not in hidden for c in pool):
+    top = max(keys[c] for c in considered)
+    ties = tuple(c for c in considered if keys[c] == top)
+    if any(c not in hidden for c in (*pool, *ties)):
         return Skipped(problem, task, "pool candidates without a hidden verdict (--no-oracle)")
     submitted = graded[-1].candidate_id
     return TaskReplay(
@@ -95,6 +104,7 @@ def replay_task(problem: str, task: str, events: Sequence[ev.Event]) -> TaskRepl
         submitted_passed=graded[-1].verdict == "AC",
         considered=tuple(considered),
         pool=pool,
+        ties=ties,
         hidden=hidden,
         code_chars=code_lengths(events),
     )
@@ -114,26 +124,39 @@ def replay_store(store: Store) -> Replays:
     return Replays(tasks, skipped)
 
 
-def pick(replay: TaskReplay, score: Callable[[str], float | None]) -> str | None:
-    """The pool's candidate with the lowest score, the earlier on a tie; None when no pool
-    candidate has a score."""
-    scored = [(s, i, c) for i, c in enumerate(replay.pool) if (s := score(c)) is not None]
+def pick(
+    replay: TaskReplay, score: Callable[[str], float | None], among: Sequence[str] | None = None
+) -> str | None:
+    """The candidate of the pool (or of `among`) with the lowest score, the earlier on a tie;
+    None when none of them has a score."""
+    candidates = replay.pool if among is None else among
+    scored = [(s, i, c) for i, c in enumerate(candidates) if (s := score(c)) is not None]
     if not scored:
         return None
     return min(scored)[2]
 
 
-def _last_ranking(events: Iterable[ev.Event]) -> dict[str, float] | None:
-    """candidate -> public-example fraction, from the last batch of `CandidateScored` events
-    (the ranking the submitted answer came from); None when the run never ranked."""
-    batch: dict[str, float] = {}
-    last: dict[str, float] | None = None
+Key = tuple[float, ...]
+
+
+def _last_ranking(events: Iterable[ev.Event]) -> dict[str, Key] | None:
+    """candidate -> the pipeline's ranking key before the energy (public-example fraction,
+    self-test fraction, behaviour group, agreement), from the last batch of `CandidateScored`
+    events (the ranking the submitted answer came from); None when the run never ranked."""
+    batch: dict[str, Key] = {}
+    last: dict[str, Key] | None = None
     in_batch = False
     for event in events:
         if isinstance(event, ev.CandidateScored):
             if not in_batch:
                 batch, in_batch = {}, True
-            batch[event.candidate_id] = _fraction(json.loads(event.parts).get("examples", ""))
+            parts = json.loads(event.parts)
+            batch[event.candidate_id] = (
+                _fraction(parts.get("examples", "")),
+                _fraction(parts.get("self_tests", "")),
+                float(parts.get("behaviour_group", 0)),  # the size: same order as its share
+                float(parts.get("agreement", 0.0)),
+            )
             last = batch
         else:
             in_batch = False
