@@ -6,8 +6,9 @@ it on the problems of runs on another dataset, and prints a Markdown table: AURO
 within problems and selection accuracy of the Lens beside a random scorer and "shortest code
 wins"; the pass@1
 over the evaluation problems of the submitted answers, of the Lens's pick and of the shortest
-code among the candidates the pipeline kept after public examples; and whether the Lens passes
-the gate that lets it take part in decisions (engine.lens.gate).
+code among the candidates the pipeline kept after public examples, and of the pipeline's own
+ranking with the Lens energy breaking its ties; and whether the Lens passes the gate that lets
+it take part in decisions (engine.lens.gate).
 
     .venv/bin/python bench/lens_real.py --train bench/results/ablation/humaneval80-full.sqlite \\
         --eval bench/results/ablation/mbpp_sanitized80-full.sqlite [--markdown FILE] [--save LENS]
