@@ -347,8 +347,16 @@ def _print_heldout(console: Console, artifact: LensArtifact) -> None:
             "data, so adaptive k and tier stay at their defaults)"
         )
         return
-    figures = ", ".join(f"{k} {_fmt(v)}" for k, v in heldout.items())
-    console.print(f"calibration problems ({artifact.record.calibration_problems}): {figures}")
+    counts = ("problems", "mixed_problems")
+    figures = ", ".join(f"{k} {_fmt(v)}" for k, v in heldout.items() if k not in counts)
+    if "problems" in heldout:  # an evaluation on held-out problems (lens train, lens_real.py)
+        where = (
+            f"held-out problems ({int(heldout['problems'])}, "
+            f"{int(heldout.get('mixed_problems', 0))} mixed)"
+        )
+    else:
+        where = f"calibration problems ({artifact.record.calibration_problems})"
+    console.print(f"{where}: {figures}")
 
 
 def _fmt(value: float) -> str:
