@@ -239,6 +239,7 @@ class ShortIsLikely:
     Lens could learn), and k and tier from the probe's energy."""
 
     name = "lens:test-short"
+    decides = True  # as if it had beaten the baselines on held-out problems
     trained = True
 
     def __init__(self) -> None:
@@ -302,3 +303,41 @@ async def test_a_trained_lens_sets_k_and_tier_and_breaks_ties_by_energy(
     assert outcome.candidate_id == "c3"
     (selected,) = of(events, ev.CandidateSelected)
     assert "energy 1.000" in selected.reason
+
+
+class ShortIsLikelyShownOnly(ShortIsLikely):
+    """The same energies from a Lens that did not beat the baselines on held-out problems."""
+
+    name = "lens:test-short (shown only)"
+    decides = False
+
+
+async def test_a_lens_that_did_not_beat_the_baselines_is_shown_but_decides_nothing(
+    sandbox: Sandbox,
+) -> None:
+    long_right = "n = int(input())\nresult = n * 2\nprint(result)\n"
+    script = {
+        PROBE: fenced(WRONG),
+        CONSTRAINTS: "## Constraint set 1\nDouble.",
+        PLAN: "Double it.",
+        IMPLEMENT: fenced(RIGHT),
+        DIVERSITY: fenced(long_right),
+    }
+    lens = ShortIsLikelyShownOnly()
+    events: list[ev.Event] = []
+    config = PipelineConfig.preset("C", differential=False, n_plans=1, n_diverse=1, k=2,
+                                   thinking_model=True, stop_when_passing=False)
+    outcome = await solve(PROBLEM.view(), EmbedsByLength(script), sandbox, config, events.append,
+                          lens=lens)
+
+    assert lens.probe_energies == []  # k and the tier are not asked of it
+    tiers = {g.purpose: g.budget_tier for g in of(events, ev.GenerationStarted)}
+    assert tiers["implement"] != "hard"
+    energies = {e.candidate_id: e.energy for e in of(events, ev.EnergyScored)}
+    assert energies == {"c1": 1.0, "c2": 3.0, "c3": 1.0}  # still scored and shown
+    # c2 and c3 both pass the example; the energy ranks nothing, so the earlier one wins.
+    assert outcome.candidate_id == "c2"
+    (selected,) = of(events, ev.CandidateSelected)
+    assert "shown only" in selected.reason
+    scored = [json.loads(e.parts) for e in of(events, ev.CandidateScored)]
+    assert all(p["energy_ranks"] is False for p in scored)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -50,6 +51,34 @@ def catalogue_rows() -> list[Row]:
     return rows
 
 
+def lens_row(model: str) -> Row:
+    """Whether a trained Lens is there for `model` and whether it may take part in decisions
+    (engine.lens.gate); torch is imported only when an artifact is there to read."""
+    from engine.lens.paths import default_artifact_path
+
+    path = default_artifact_path(model)
+    if not path.is_file():
+        return Row(f"lens {model}", "none trained: neutral (equal energies, no effect on choices)")
+    try:
+        from engine.lens.scorer import GeometricLens
+
+        lens = GeometricLens.load(path)
+    except Exception as exc:  # a broken artifact: the solve would refuse it too
+        return Row(f"lens {model}", f"unreadable at {path}: {exc}", ok=False,
+                   hint=f"atlas-tui lens train ... -o {path}")
+    use = "ranks and sets k/tier" if lens.decides else "shown only, ignored in decisions"
+    return Row(f"lens {model}", f"{use} ({lens.gate.reason}) at {path}")
+
+
+def _lens_model(model: str | None) -> str:
+    """The name a backend gives `model` (a catalogue entry's file name, else the path's)."""
+    from engine.models import catalogue
+
+    wanted = model or catalogue.DEFAULT_MODEL
+    entry = catalogue.find(wanted) or catalogue.for_model_file(wanted)
+    return entry.file_name if entry is not None else (Path(wanted).name or wanted)
+
+
 def _rows(facts: list[SandboxFact] | list) -> list[Row]:
     return [Row(f.name, f.value, f.ok, f.hint) for f in facts]
 
@@ -71,7 +100,8 @@ async def model_rows(model: str | None, base_url: str | None) -> list[Row]:
         facts += await llm_doctor.model_facts(model)
     if base_url:
         facts += await llm_doctor.server_facts(base_url, model=model)
-    return [*present, *_rows(facts)]
+    lens = [lens_row(name)] if (name := _lens_model(model)) else []
+    return [*present, *_rows(facts), *lens]
 
 
 @click.command("doctor")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -192,18 +193,36 @@ def train_cmd(
             artifact = train(labelled.of_problems(kept), config, on_epoch=on_epoch)
     except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
+    report: EvalReport | None = None
+    not_evaluated = ""
+    if held:
+        try:
+            report = evaluate(artifact, labelled.of_problems(held))
+        except _ERRORS as exc:
+            not_evaluated = str(exc)
+    if report is not None:
+        # The held-out problems (never trained or calibrated on) are the artifact's stored
+        # evaluation: the gate that lets a Lens take part in decisions reads it.
+        artifact.record = replace(artifact.record, heldout=report.heldout())
     path = artifact.save(out or default_artifact_path(artifact.spec.model))
     out_console.print(
         f"wrote {path} ({artifact.name}, {artifact.record.elapsed_s:.1f} s on "
         f"{artifact.record.device})"
     )
-    _print_heldout(out_console, artifact)
+    if report is None:
+        _print_heldout(out_console, artifact)
     if held:
         out_console.print(f"\n[bold]Held-out problems[/] ({len(held)}, never trained on):")
-        try:
-            _print_report(out_console, evaluate(artifact, labelled.of_problems(held)))
-        except _ERRORS as exc:
-            out_console.print(f"[yellow]not evaluated: {exc}[/]")
+        if report is not None:
+            _print_report(out_console, report)
+        else:
+            out_console.print(f"[yellow]not evaluated: {not_evaluated}[/]")
+    lens = GeometricLens(artifact)
+    out_console.print(
+        f"decisions: {'on' if lens.decides else 'off'} ({lens.gate.reason})",
+        markup=False,
+        highlight=False,
+    )
 
 
 @lens_group.command("eval")
@@ -263,6 +282,7 @@ def info_cmd(artifact_path: Path | None, model: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     console = Console()
     spec, record = artifact.spec, artifact.record
+    lens = GeometricLens(artifact)
     table = Table(show_header=False, box=None)
     rows = [
         ("artifact", str(artifact_path)),
@@ -292,10 +312,14 @@ def info_cmd(artifact_path: Path | None, model: str | None) -> None:
             f"AUROC {_fmt(auroc(artifact.online_energy, artifact.online_passed))})",
         ),
         (
+            "decisions",
+            f"on ({lens.gate.reason})" if lens.decides else f"off ({lens.gate.reason})",
+        ),
+        (
             "adaptive k/tier",
             "on (the Lens has shown skill)"
-            if GeometricLens(artifact).has_skill
-            else "off (no demonstrated skill: the Lens only ranks)",
+            if lens.decides and lens.has_skill
+            else "off (no demonstrated skill)",
         ),
     ]
     for key, value in rows:
@@ -323,8 +347,16 @@ def _print_heldout(console: Console, artifact: LensArtifact) -> None:
             "data, so adaptive k and tier stay at their defaults)"
         )
         return
-    figures = ", ".join(f"{k} {_fmt(v)}" for k, v in heldout.items())
-    console.print(f"calibration problems ({artifact.record.calibration_problems}): {figures}")
+    counts = ("problems", "mixed_problems")
+    figures = ", ".join(f"{k} {_fmt(v)}" for k, v in heldout.items() if k not in counts)
+    if "problems" in heldout:  # an evaluation on held-out problems (lens train, lens_real.py)
+        where = (
+            f"held-out problems ({int(heldout['problems'])}, "
+            f"{int(heldout.get('mixed_problems', 0))} mixed)"
+        )
+    else:
+        where = f"calibration problems ({artifact.record.calibration_problems})"
+    console.print(f"{where}: {figures}")
 
 
 def _fmt(value: float) -> str:

@@ -7,7 +7,9 @@
 - net, train, calibration: the MLP, the within-problem ranking loss, Platt scaling;
 - artifact: a trained Lens on disk, refusing another model's embeddings;
 - scorer: `GeometricLens` (the trained `EnergyScorer`) and `lens_for(model)`;
+- gate: whether a Lens may take part in decisions (it beat both baselines on held-out problems);
 - evaluate, metrics, report: figures on unseen problems beside baselines, the histogram;
+- replay, crossdata: selection replayed from real runs, the Lens judged across datasets;
 - online: opt-in, guarded recalibration after each task;
 - synthetic: embeddings with a planted signal, for tests and the benchmark.
 """

@@ -50,6 +50,37 @@ class EvalReport:
     energy: np.ndarray
     passed: np.ndarray
 
+    def heldout(self) -> dict[str, float]:
+        """The figures an artifact stores as its held-out evaluation (`TrainingRecord.heldout`):
+        the Lens's, and the baselines' that `engine.lens.gate` compares them with."""
+        figures = {
+            "auroc": self.lens.auroc,
+            "auroc_within": self.lens.auroc_within,
+            "selection_accuracy": self.lens.selection_accuracy,
+            "ece": self.lens.ece,
+            "problems": float(self.problems),
+            "mixed_problems": float(self.mixed_problems),
+        }
+        for name, baseline in (("random", self.random), ("shortest", self.shortest)):
+            figures[f"{name}_auroc"] = baseline.auroc
+            figures[f"{name}_selection_accuracy"] = baseline.selection_accuracy
+        return figures
+
+
+def baseline_figures(
+    passed: np.ndarray, problem: np.ndarray, code_chars: np.ndarray
+) -> dict[str, float]:
+    """AUROC and selection accuracy of the random and shortest-code baselines, keyed as
+    `TrainingRecord.heldout` stores them."""
+    figures: dict[str, float] = {}
+    for name, energy in (
+        ("random", np.zeros(len(passed))),
+        ("shortest", np.asarray(code_chars, dtype=np.float64)),
+    ):
+        figures[f"{name}_auroc"] = auroc(energy, passed)
+        figures[f"{name}_selection_accuracy"] = selection_accuracy(energy, passed, problem)
+    return figures
+
 
 def evaluate(
     artifact: LensArtifact, data: LensDataset, source: LabelSource | None = None

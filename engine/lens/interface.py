@@ -32,6 +32,13 @@ class EnergyScorer(Protocol):
     @property
     def trained(self) -> bool: ...
 
+    @property
+    def decides(self) -> bool:
+        """Whether the energies take part in decisions (ranking, k, tier); when False they are
+        only shown. A trained Lens decides only after beating the baselines on held-out
+        problems (engine.lens.gate)."""
+        ...
+
     def feature_text(self, view: ProblemView, code: str) -> str:
         """The text whose embedding represents this candidate."""
         ...
@@ -72,6 +79,7 @@ class NeutralLens:
 
     name = "neutral"
     trained = False
+    decides = False  # every energy is equal: nothing to decide with
 
     def feature_text(self, view: ProblemView, code: str) -> str:
         return candidate_text(view, code)

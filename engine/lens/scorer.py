@@ -1,9 +1,12 @@
 """The trained Lens as the pipeline sees it: an `EnergyScorer` over one artifact.
 
-Ranking always uses the energies. Adaptive k and the budget tier move away from the
-pipeline's defaults only when the artifact showed skill on problems it did not train on
-(held-out AUROC at least `skill_floor`): a Lens that has not earned trust does not get to cut a
-problem's compute.
+The energies are always computed and shown. They take part in decisions (the last tie-breaker
+of selection's ranking, adaptive k, the budget tier) only when the artifact's stored held-out
+evaluation beat both baselines, random and shortest code, on AUROC and selection accuracy
+(`engine.lens.gate`); otherwise `decides` is False and the Lens's name says "shown only".
+Adaptive k and the budget tier further need skill on problems it did not train on (held-out
+AUROC at least `skill_floor`): a Lens that has not earned trust does not get to cut a problem's
+compute.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from engine.lens.artifact import LensArtifact, LensMismatchError
 from engine.lens.features import FeatureSpec
+from engine.lens.gate import SHOWN_ONLY, GateVerdict, ranking_gate
 from engine.lens.interface import EnergyScore, EnergyScorer, NeutralLens, candidate_text
 from engine.lens.metrics import auroc
 from engine.lens.paths import default_artifact_path
@@ -51,8 +55,18 @@ class GeometricLens:
         return cls(LensArtifact.load(path), **knobs)  # type: ignore[arg-type]
 
     @property
+    def gate(self) -> GateVerdict:
+        """Whether this Lens may take part in decisions, and why (engine.lens.gate)."""
+        return ranking_gate(self.artifact.record.heldout)
+
+    @property
+    def decides(self) -> bool:
+        return self.gate.decides
+
+    @property
     def name(self) -> str:
-        return self.artifact.name
+        name = self.artifact.name
+        return name if self.decides else f"{name} ({SHOWN_ONLY})"
 
     @property
     def has_skill(self) -> bool:
@@ -93,7 +107,12 @@ class GeometricLens:
 
     def _verdict(self, probe: EnergyScore | None) -> int:
         """+1 likely solved, -1 likely hard, 0 no opinion."""
-        if probe is None or probe.pass_probability is None or not self.has_skill:
+        if (
+            probe is None
+            or probe.pass_probability is None
+            or not self.decides
+            or not self.has_skill
+        ):
             return 0
         if probe.pass_probability >= self.confident:
             return 1

@@ -23,6 +23,7 @@ from torch import nn
 from engine.lens.artifact import LensArtifact, TrainingRecord
 from engine.lens.calibration import Platt
 from engine.lens.dataset import LabelSource, LensDataError, LensDataset
+from engine.lens.evaluate import baseline_figures
 from engine.lens.features import Standardizer, features, unit_rows
 from engine.lens.metrics import (
     auroc,
@@ -112,6 +113,8 @@ def train(
             "auroc_within": auroc_within_problems(energy, passed, calib.problem),
             "selection_accuracy": selection_accuracy(energy, passed, calib.problem),
             "ece": expected_calibration_error(artifact.platt.probability(energy), passed),
+            # what engine.lens.gate compares the Lens with before it may rank anything
+            **baseline_figures(passed, calib.problem, calib.code_chars),
         }
         if calib_problems
         else {}

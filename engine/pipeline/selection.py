@@ -10,8 +10,11 @@ Modes (set by the condition, or `PipelineConfig.selection`):
                  self-tests (and adjudicated S* tests and a person's tests) passed; the size of
                  the candidate's behaviour group on generated inputs (engine.pipeline.evidence);
                  CodeT-style agreement (the size of the group of candidates that pass exactly
-                 the same tests, times how many tests that group passes); lower Lens energy;
-                 and only when all of that is equal, the earlier candidate.
+                 the same tests, times how many tests that group passes); lower Lens energy,
+                 only when the Lens `decides` (it beat the random and shortest-code baselines
+                 on held-out problems, engine.lens.gate; otherwise its energy is shown in the
+                 parts and the reason but ranks nothing); and only when all of that is equal,
+                 the earlier candidate.
 Each candidate's parts are emitted as `CandidateScored`, so the ranking can be inspected.
 """
 
@@ -40,6 +43,7 @@ def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
     agreement = _codet(run, pool) if run.config.codet else {}
     disputed = disputed_examples(run, pool)
     largest = max((run.group_size(c.id) for c in pool), default=0)
+    lens_decides = run.lens.decides
     ranked = []
     for candidate in pool:
         pub_passed, pub_total = run.tally(candidate.id, ["public"], exclude=disputed)
@@ -48,7 +52,8 @@ def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
         own = self_passed / self_total if self_total else 1.0
         group = run.group_size(candidate.id) / largest if largest else 0.0
         codet = agreement.get(candidate.id, 0.0)
-        key = (public, own, group, codet, -candidate.energy, -candidate.order)
+        energy = candidate.energy if lens_decides else 0.0
+        key = (public, own, group, codet, -energy, -candidate.order)
         parts: dict[str, object] = {
             "examples": f"{pub_passed}/{pub_total}",
             "self_tests": f"{self_passed}/{self_total}",
@@ -56,6 +61,8 @@ def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
             "agreement": round(codet, 4),
             "energy": candidate.energy,
         }
+        if run.lens.trained and not lens_decides:
+            parts["energy_ranks"] = False
         if disputed:
             parts["disputed_examples"] = sorted(disputed)
         score = 100 * public + 10 * own + 2 * group + codet
@@ -115,6 +122,8 @@ def _reason(best: Ranked, ranked: list[Ranked]) -> str:
         f"behaviour group {parts['behaviour_group']}, agreement {parts['agreement']}, "
         f"energy {best.candidate.energy:.3f}"
     )
+    if parts.get("energy_ranks") is False:
+        text += " (shown only: the Lens has not beaten the baselines on held-out problems)"
     if parts.get("disputed_examples"):
         text += f"; no candidate passes {', '.join(parts['disputed_examples'])} (left out)"
     ties = [r for r in ranked[1:] if r.key[:-1] == best.key[:-1]]
