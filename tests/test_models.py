@@ -243,3 +243,22 @@ def test_too_little_disk_space_stops_the_pull_before_it_downloads(
     assert done.returncode == 3, done.stdout + done.stderr
     assert "the disk is full" in done.stdout and "ATLAS_CACHE_DIR" in done.stdout
     assert issubclass(DiskFull, PullError)
+
+
+def test_a_command_given_no_model_opens_the_default_one_when_it_is_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`solve` and `bench` without --model: the default model if present; a named server (flag
+    or OPENAI_BASE_URL) is never second-guessed."""
+    from engine.models import pull
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setattr(pull, "default_if_here", lambda cache=None: "qwen2.5-coder-0.5b")
+    assert pull.model_or_default(None, None) == "qwen2.5-coder-0.5b"
+    assert pull.model_or_default("other.gguf", None) == "other.gguf"
+    assert pull.model_or_default(None, "http://127.0.0.1:8080/v1") is None
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
+    assert pull.model_or_default(None, None) is None
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.setattr(pull, "default_if_here", lambda cache=None: None)
+    assert pull.model_or_default(None, None) is None  # absent: the backend's own clear error

@@ -68,8 +68,8 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.da
 @click.option("--retry-errors", is_flag=True,
               help="With --resume: also redo problems whose task ended in an error.")
 @click.option("--model", default=None, help="A catalogue name, GGUF path or Hugging Face repo "
-              "id, or the "
-              "server's model name with --base-url.")
+              "id, or the server's model name with --base-url. Default: the default catalogue "
+              "model, when it is here.")
 @click.option("--base-url", default=None, help="An OpenAI-compatible server, e.g. "
               "http://127.0.0.1:8080/v1.")
 @click.option("--ids", default=None, help="Only these problem ids (comma-separated).")
@@ -170,8 +170,10 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
     from engine.lens.scorer import lens_for
     from engine.llm.base import BackendError
     from engine.llm.resolve import open_backend
+    from engine.models.pull import model_or_default
     from engine.sandbox import Sandbox
 
+    model = model_or_default(model, base_url)
     try:
         backend = open_backend(model, base_url, **_server_knobs(model, base_url, jobs))
     except (BackendError, OSError, ValueError) as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -134,14 +133,12 @@ async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
     from engine.lens.scorer import lens_for
     from engine.llm.base import BackendError
     from engine.llm.resolve import open_backend
+    from engine.models.pull import model_or_default
     from engine.sandbox import Sandbox
     from engine.store import Store
     from engine.task import run_task
 
-    if model is None and base_url is None and not os.environ.get("OPENAI_BASE_URL"):
-        from engine.models.pull import default_if_here
-
-        model = default_if_here()
+    model = model_or_default(model, base_url)
     try:
         backend = await asyncio.to_thread(open_backend, model, base_url, **(backend_knobs or {}))
     except BackendError as exc:

@@ -171,6 +171,14 @@ def default_if_here(cache: ModelCache | None = None) -> str | None:
     return DEFAULT_MODEL if local(get(DEFAULT_MODEL), cache) is not None else None
 
 
+def model_or_default(model: str | None, base_url: str | None) -> str | None:
+    """The model a command opens: the one named, else (with no server named either, by flag or
+    OPENAI_BASE_URL) the default model when it is here."""
+    if model is None and base_url is None and not os.environ.get("OPENAI_BASE_URL"):
+        return default_if_here()
+    return model
+
+
 # --- checking --------------------------------------------------------------------------------
 
 def _check_file(path: Path, entry: CatalogueModel, tracker: _Tracker) -> tuple[set[int], bool]:
