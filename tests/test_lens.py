@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support.lens_figures import BEATS
 
 from engine.lens.artifact import LensArtifact, LensArtifactError, LensMismatchError
 from engine.lens.calibration import Platt
@@ -33,15 +34,6 @@ from engine.llm.base import BudgetTier
 torch.set_num_threads(1)
 
 QUICK = TrainConfig(hidden=64, epochs=20, seed=0)
-# Held-out figures of a Lens that beat both baselines (engine.lens.gate lets it decide).
-BEATS = {
-    "auroc": 0.8,
-    "selection_accuracy": 0.7,
-    "random_auroc": 0.5,
-    "random_selection_accuracy": 0.5,
-    "shortest_auroc": 0.55,
-    "shortest_selection_accuracy": 0.6,
-}
 
 
 def _train_and_evaluate(data: LensDataset, seed: int = 0):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from support.lens_figures import BEATS
 
 from engine.lens.artifact import LensArtifact
 from engine.lens.gate import ranking_gate
@@ -21,14 +22,6 @@ from engine.lens.train import TrainConfig, train
 
 torch.set_num_threads(1)
 
-BEATS = {
-    "auroc": 0.8,
-    "selection_accuracy": 0.7,
-    "random_auroc": 0.5,
-    "random_selection_accuracy": 0.5,
-    "shortest_auroc": 0.55,
-    "shortest_selection_accuracy": 0.6,
-}
 
 
 @pytest.fixture(scope="module")

@@ -263,6 +263,17 @@ class ShortIsLikely:
         return BudgetTier.HARD
 
 
+# A wrong probe, a longer right diverse sample and a short right plan: the Lens's tie to break.
+LONG_RIGHT = "n = int(input())\nresult = n * 2\nprint(result)\n"
+TIE_SCRIPT = {
+    PROBE: fenced(WRONG),
+    CONSTRAINTS: "## Constraint set 1\nDouble.",
+    PLAN: "Double it.",
+    IMPLEMENT: fenced(RIGHT),
+    DIVERSITY: fenced(LONG_RIGHT),
+}
+
+
 class EmbedsByLength(ScriptedBackend):
     """Embeddings whose size is the code's length in lines (so the scorer above sees it)."""
 
@@ -273,16 +284,8 @@ class EmbedsByLength(ScriptedBackend):
 async def test_a_trained_lens_sets_k_and_tier_and_breaks_ties_by_energy(
     sandbox: Sandbox,
 ) -> None:
-    long_right = "n = int(input())\nresult = n * 2\nprint(result)\n"
-    script = {
-        PROBE: fenced(WRONG),
-        CONSTRAINTS: "## Constraint set 1\nDouble.",
-        PLAN: "Double it.",
-        IMPLEMENT: fenced(RIGHT),
-        DIVERSITY: fenced(long_right),
-    }
     lens = ShortIsLikely()
-    backend = EmbedsByLength(script)
+    backend = EmbedsByLength(TIE_SCRIPT)
     events: list[ev.Event] = []
     config = PipelineConfig.preset("C", differential=False, n_plans=1, thinking_model=True,
                                    stop_when_passing=False)
@@ -315,20 +318,12 @@ class ShortIsLikelyShownOnly(ShortIsLikely):
 async def test_a_lens_that_did_not_beat_the_baselines_is_shown_but_decides_nothing(
     sandbox: Sandbox,
 ) -> None:
-    long_right = "n = int(input())\nresult = n * 2\nprint(result)\n"
-    script = {
-        PROBE: fenced(WRONG),
-        CONSTRAINTS: "## Constraint set 1\nDouble.",
-        PLAN: "Double it.",
-        IMPLEMENT: fenced(RIGHT),
-        DIVERSITY: fenced(long_right),
-    }
     lens = ShortIsLikelyShownOnly()
     events: list[ev.Event] = []
     config = PipelineConfig.preset("C", differential=False, n_plans=1, n_diverse=1, k=2,
                                    thinking_model=True, stop_when_passing=False)
-    outcome = await solve(PROBLEM.view(), EmbedsByLength(script), sandbox, config, events.append,
-                          lens=lens)
+    backend = EmbedsByLength(TIE_SCRIPT)
+    outcome = await solve(PROBLEM.view(), backend, sandbox, config, events.append, lens=lens)
 
     assert lens.probe_energies == []  # k and the tier are not asked of it
     tiers = {g.purpose: g.budget_tier for g in of(events, ev.GenerationStarted)}
