@@ -90,13 +90,22 @@ class WorkbenchBase(App[None]):
         self.status_of: dict[str, tuple[str, str]] = {}
         self.shown_task: dict[str, str] = {}  # item key -> task shown for it (live or manual)
         self.user_tests: dict[str, list[TestCase]] = {}
-        self.current_key: str | None = None
+        self.queue_widget: ProblemQueue | None = None  # set by compose
+        self._shown_key: str | None = None  # the row the panes show
         self.folder_changes: list[Changes] = []
         self.loaded = asyncio.Event()
         self._note = ""
         self.gpu_memory = ""
 
     # --- what is shown ----------------------------------------------------------------------
+
+    @property
+    def current_key(self) -> str | None:
+        """The queue's highlighted row, read from the queue's cursor when asked. Not the key
+        its `Highlighted` message last carried: that message reaches the app only after every
+        key already queued behind the move, so Down, Down, `s` typed ahead (as tmux sends them
+        while the loop is busy) would solve the row the cursor had left."""
+        return self.queue_widget.highlighted_key if self.queue_widget is not None else None
 
     def current_item(self) -> Item | None:
         return self.folder.item(self.current_key) if self.current_key else None
@@ -142,6 +151,9 @@ class WorkbenchBase(App[None]):
 
     def show_current(self) -> None:
         panes = self.panes()
+        if self.current_key != self._shown_key:  # another row: its panes open at the live view
+            self._shown_key = self.current_key
+            panes.iteration = None
         item = self.current_item()
         if item is None:
             panes.show_problem(None)
