@@ -75,7 +75,7 @@ class TaskLog:
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:
     task_id: str
-    status: str  # the TaskFinished status
+    status: ev.FinishStatus
     submission: Submission | None
     verdict: str | None  # hidden-test verdict of the submitted answer (None: not graded)
     passed: int | None
@@ -110,9 +110,13 @@ async def run_task(
     `solve` and `engine.grading.grade`.
     """
     if solver is None:
-        from engine.pipeline.runner import solve as solver  # type: ignore[no-redef]
+        from engine.pipeline.runner import solve
+
+        solver = solve
     if grader is None:
-        from engine.grading import grade as grader  # type: ignore[no-redef]
+        from engine.grading import grade
+
+        grader = grade
     condition = str(getattr(config, "condition", ""))
     if store is not None and task_id is None:
         if session_id is None:
@@ -145,7 +149,7 @@ async def run_task(
             return
         await log.emit(event)
 
-    status = "no_answer"
+    status: ev.FinishStatus = "no_answer"
     try:
         await solver(problem.view(), backend, sandbox, config, from_solver, gates=gates, lens=lens)
     except asyncio.CancelledError:

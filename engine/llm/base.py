@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -171,7 +171,7 @@ class Backend(Protocol):
         params: SamplingParams,
         *,
         budget: ThinkingBudget | None = None,
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         """Yields Deltas as they come and, last, one GenerationResult."""
         ...
 
@@ -210,10 +210,10 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
-async def final_result(items: AsyncIterator[Delta | GenerationResult]) -> GenerationResult:
+async def final_result(items: AsyncGenerator[Delta | GenerationResult, None]) -> GenerationResult:
     """The GenerationResult that ends a stream (what every backend's `generate` returns);
     the stream is closed however this ends, so a cancelled caller stops the generation."""
-    async with aclosing(items) as stream:  # type: ignore[type-var]
+    async with aclosing(items) as stream:
         async for item in stream:
             if isinstance(item, GenerationResult):
                 return item

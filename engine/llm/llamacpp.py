@@ -27,7 +27,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -261,7 +261,7 @@ class LlamaCppBackend:
         params: SamplingParams,
         *,
         budget: ThinkingBudget | None = None,
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         text = prompt if isinstance(prompt, str) else self.render_chat(prompt)
         async for item in guarded_stream(self, text, params, budget, self._config.tags):
             yield item
@@ -284,7 +284,7 @@ class LlamaCppBackend:
         return await final_result(self.stream(prompt, params, budget=budget))
 
     async def complete_raw(self, prompt: str, params: SamplingParams
-                           ) -> AsyncIterator[RawChunk | RawEnd]:
+                           ) -> AsyncGenerator[RawChunk | RawEnd, None]:
         """The raw-completion primitive the budget driver builds on."""
         self._require_open()
         loop = asyncio.get_running_loop()

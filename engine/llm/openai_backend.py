@@ -28,7 +28,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -178,7 +178,7 @@ class OpenAIBackend:
         params: SamplingParams,
         *,
         budget: ThinkingBudget | None = None,
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         caps = await self.probe()
         # Messages go raw (rendered here) when a budget needs it or the server has no chat.
         raw_messages = self.template is not None and (budget is not None or not caps.chat)
@@ -324,7 +324,7 @@ class OpenAIBackend:
 
     async def complete_raw(
         self, prompt: str, params: SamplingParams
-    ) -> AsyncIterator[RawChunk | RawEnd]:
+    ) -> AsyncGenerator[RawChunk | RawEnd, None]:
         """The primitive budget forcing drives (engine/llm/budget.py): a streamed raw completion,
         one RawChunk per streamed chunk (servers send one token per chunk), then a RawEnd.
         A stream that drops midway is resumed from the text so far, within the retry policy."""
@@ -369,7 +369,7 @@ class OpenAIBackend:
 
     async def _chat_pieces(
         self, messages: list[ChatMessage], params: SamplingParams
-    ) -> AsyncIterator[_Piece]:
+    ) -> AsyncGenerator[_Piece, None]:
         """A chat completion as pieces; restarted on a drop only while nothing was yielded."""
         body = {**self._sampling_body(params),
                 "messages": [{"role": m.role, "content": m.content} for m in messages]}
@@ -411,7 +411,7 @@ class OpenAIBackend:
 
     async def _chat_stream(
         self, messages: list[ChatMessage], params: SamplingParams, opens_thinking: bool
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         """A chat completion as Deltas (tags split off where the server left them in the text)
         and, last, the GenerationResult."""
         splitter = ThinkSplitter(self.config.think_tags, thinking=opens_thinking)

@@ -20,11 +20,23 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 from engine import events as ev
-from engine.pipeline.context import Candidate, Run
+from engine.pipeline.context import Candidate, Run, TestSource
 
-TESTS_FOR_AGREEMENT = ("self", "user")
+TESTS_FOR_AGREEMENT: tuple[TestSource, ...] = ("self", "user")
+
+
+class ScoreParts(TypedDict):
+    """What a candidate's score is made of (CandidateScored's `parts`, as JSON)."""
+
+    examples: str
+    self_tests: str
+    behaviour_group: int
+    agreement: float
+    energy: float
+    disputed_examples: NotRequired[list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +44,7 @@ class Ranked:
     candidate: Candidate
     key: tuple[float, ...]
     score: float
-    parts: dict[str, object]
+    parts: ScoreParts
 
 
 def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
@@ -49,7 +61,7 @@ def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
         group = run.group_size(candidate.id) / largest if largest else 0.0
         codet = agreement.get(candidate.id, 0.0)
         key = (public, own, group, codet, -candidate.energy, -candidate.order)
-        parts: dict[str, object] = {
+        parts: ScoreParts = {
             "examples": f"{pub_passed}/{pub_total}",
             "self_tests": f"{self_passed}/{self_total}",
             "behaviour_group": run.group_size(candidate.id),
