@@ -23,9 +23,9 @@ from textual.worker import WorkerFailed, get_current_worker
 
 from atlas_tui.config import Config
 from atlas_tui.knobs import LLM
-from engine.grading.runner import TestRunner
 from engine.lens.interface import EnergyScorer, NeutralLens
 from engine.llm.base import Backend
+from engine.sandbox.interface import TestRunner
 
 Factory = Callable[[], Any]  # returns a value or an awaitable of one
 LOAD_GROUP = "load"

@@ -14,18 +14,18 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from engine.events import Event
 from engine.lens.interface import EnergyScorer
+from engine.llm.base import Backend
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.gates import Gates
 from engine.problems.model import Problem
+from engine.sandbox.interface import TestRunner
 from engine.store import Store
 from engine.task import TaskOutcome, run_task
 
 StatusCallback = Callable[[str, str, str], None]  # (item key, status, message)
-Provider = Callable[[], Awaitable[Any]]
 
 
 @dataclass
@@ -58,8 +58,8 @@ class SolveQueue:
     def __init__(
         self,
         *,
-        backend: Provider,
-        sandbox: Provider,
+        backend: Callable[[], Awaitable[Backend]],
+        sandbox: Callable[[], Awaitable[TestRunner]],
         lens: Callable[[str], Awaitable[EnergyScorer]],
         store: Store,
         session_id: str,
