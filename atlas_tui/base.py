@@ -25,6 +25,7 @@ from atlas_tui.screens.no_model import NoModelScreen
 from atlas_tui.solving import SolveQueue
 from atlas_tui.views import NEW, model_label, queue_entry, row_status
 from atlas_tui.watcher import FolderWatcher
+from engine.pipeline.gates import GateName
 from engine.problems.model import Limits, Problem, TestCase
 from engine.state import TaskState
 from engine.store import Store
@@ -206,7 +207,7 @@ class WorkbenchBase(App[None]):
 
     # --- solving ------------------------------------------------------------------------------
 
-    def queue_item(self, item: Item, *, pause_at: str | None = None) -> bool:
+    def queue_item(self, item: Item, *, pause_at: GateName | None = None) -> bool:
         if item.problem is None or self.solver is None:
             return False
         return self.solver.submit(item.key, self.capped(item.problem), pause_at=pause_at)
