@@ -194,10 +194,11 @@ def hub_folder(model: str) -> Path:
 
 
 def where_knobs_live(message: str) -> str:
-    """The backend's messages name its knobs bare ("lower n_ctx"); say where a person sets
-    them, by the names the settings know."""
+    """A message that names a backend knob bare (a library's, or an older backend's): say
+    where a person sets it, by the names the settings know. The engine's own messages name
+    them as settings already (llm.n_ctx with its flag and variable): nothing to add."""
     named = [name for name in LLM if re.search(rf"\b{name}\b", message)]
-    if not named:
+    if not named or re.search(r"\bllm\.\w", message):
         return ""
     first = named[0]
     return (f"\nSettings named above: {', '.join(f'llm.{n}' for n in named)}, set under [llm] "

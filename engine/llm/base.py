@@ -234,3 +234,11 @@ async def final_results(items: ManyStream, n: int) -> list[GenerationResult]:
     if missing:
         raise BackendError(f"sequences {missing} ended without a result")
     return [results[i] for i in range(n)]
+
+
+def how_to_set(name: str, example: object) -> str:
+    """A backend knob as a person sets it through atlas-tui, for messages that suggest one:
+    the workbench's `[llm]` settings (atlas_tui/knobs.py) take every knob from the config
+    file, an ATLAS_LLM__ variable or a --set flag."""
+    return (f"llm.{name} (--set llm.{name}={example}, ATLAS_LLM__{name.upper()}={example}, "
+            f"or {name} = {example} under [llm] in the config file)")

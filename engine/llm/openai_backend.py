@@ -47,6 +47,7 @@ from engine.llm.base import (
     ThinkTags,
     final_result,
     final_results,
+    how_to_set,
 )
 from engine.llm.batch import stream_each
 from engine.llm.budget import RawChunk, RawEnd
@@ -192,11 +193,12 @@ class OpenAIBackend:
         else:
             if not caps.chat:
                 raise BackendError(f"{self._http.base_url} does not serve /v1/chat/completions; "
-                                   "configure the model's chat_template to use raw completions")
+                                   "give the model's chat template to use raw completions: "
+                                   f"{how_to_set('chat_template', 'chatml')}")
             if budget is not None and not self._warned_no_template:
                 self._warned_no_template = True
                 _log.warning("no chat template for %s: thinking budgets are not enforced "
-                             "(set chat_template)", self._model)
+                             "(set llm.chat_template)", self._model)
             messages = list(prompt)
             items = self._chat_stream(messages, params, self._chat_opens_thinking(messages))
         async with aclosing(items):
@@ -229,10 +231,10 @@ class OpenAIBackend:
         template = self.template
         if template is None:
             raise BackendError(
-                f"no chat template for {self._model or 'this model'}: set chat_template to the "
-                "model's Jinja template (tokenizer_config.json or the GGUF's "
-                "tokenizer.chat_template) or a known name (chatml), or use llama-server, which "
-                "publishes its template")
+                f"no chat template for {self._model or 'this model'}: set the model's Jinja "
+                "template (tokenizer_config.json or the GGUF's tokenizer.chat_template) or a "
+                f"known name, {how_to_set('chat_template', 'chatml')}, or use llama-server, "
+                "which publishes its template")
         return template.render(messages, add_generation_prompt=add_generation_prompt)
 
     async def embed(self, text: str) -> list[float]:
