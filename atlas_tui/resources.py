@@ -3,8 +3,10 @@ Lens, each made on first use and kept until the app closes.
 
 Everything slow runs in a Textual worker thread, never on the UI's event loop: opening the
 model (a GGUF load, a Hugging Face download, a server's probe), starting the sandbox, and
-loading the Lens (its import of torch alone takes seconds). `loading` says what runs now and
-since when, so the status bar shows it; tests wait on the workers (`app.workers`).
+loading a trained Lens (its import of torch takes a second; torch's native library is loaded
+first with the GIL released, `engine.lens.native`, so the import stalls the loop less).
+`loading` says what runs now and since when, so the status bar shows it; tests wait on the
+workers (`app.workers`).
 """
 
 from __future__ import annotations
@@ -211,7 +213,10 @@ def _lens_for(model: str) -> EnergyScorer:
 
     if not default_artifact_path(model).is_file():
         return NeutralLens()  # no Lens trained for this model: torch is never imported
-    from engine.lens.scorer import lens_for  # imports torch (seconds, holding the GIL)
+    from engine.lens.native import preload_torch
+
+    preload_torch()  # its native library without the GIL: the import below then holds it less
+    from engine.lens.scorer import lens_for  # imports torch (about a second, in this thread)
 
     return lens_for(model)
 
