@@ -49,7 +49,8 @@ class AtlasApp(FolderSync, SolvingActions, CandidateActions, ViewActions):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
-            yield ProblemQueue(id="queue")
+            self.queue_widget = ProblemQueue(id="queue")
+            yield self.queue_widget
             yield TaskPanes(id="panes")
         yield StatusBar(id="status")
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p: in the help
@@ -111,9 +112,8 @@ class AtlasApp(FolderSync, SolvingActions, CandidateActions, ViewActions):
     @on(ProblemQueue.Highlighted)
     @while_mounted
     def _highlighted(self, event: ProblemQueue.Highlighted) -> None:
-        if event.key != self.current_key:
-            self.current_key = event.key
-            self.panes().iteration = None
+        # the cursor may have moved on since: the panes follow where it is now (current_key)
+        if self.current_key != self._shown_key:
             self.show_current()
 
     @on(ProblemQueue.Chosen)

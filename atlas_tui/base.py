@@ -25,6 +25,7 @@ from atlas_tui.screens.no_model import NoModelScreen
 from atlas_tui.solving import SolveQueue
 from atlas_tui.views import NEW, model_label, queue_entry, row_status
 from atlas_tui.watcher import FolderWatcher
+from engine.pipeline.gates import GateName
 from engine.problems.model import Limits, Problem, TestCase
 from engine.state import TaskState
 from engine.store import Store
@@ -90,13 +91,22 @@ class WorkbenchBase(App[None]):
         self.status_of: dict[str, tuple[str, str]] = {}
         self.shown_task: dict[str, str] = {}  # item key -> task shown for it (live or manual)
         self.user_tests: dict[str, list[TestCase]] = {}
-        self.current_key: str | None = None
+        self.queue_widget: ProblemQueue | None = None  # set by compose
+        self._shown_key: str | None = None  # the row the panes show
         self.folder_changes: list[Changes] = []
         self.loaded = asyncio.Event()
         self._note = ""
         self.gpu_memory = ""
 
     # --- what is shown ----------------------------------------------------------------------
+
+    @property
+    def current_key(self) -> str | None:
+        """The queue's highlighted row, read from the queue's cursor when asked. Not the key
+        its `Highlighted` message last carried: that message reaches the app only after every
+        key already queued behind the move, so Down, Down, `s` typed ahead (as tmux sends them
+        while the loop is busy) would solve the row the cursor had left."""
+        return self.queue_widget.highlighted_key if self.queue_widget is not None else None
 
     def current_item(self) -> Item | None:
         return self.folder.item(self.current_key) if self.current_key else None
@@ -142,6 +152,9 @@ class WorkbenchBase(App[None]):
 
     def show_current(self) -> None:
         panes = self.panes()
+        if self.current_key != self._shown_key:  # another row: its panes open at the live view
+            self._shown_key = self.current_key
+            panes.iteration = None
         item = self.current_item()
         if item is None:
             panes.show_problem(None)
@@ -194,7 +207,7 @@ class WorkbenchBase(App[None]):
 
     # --- solving ------------------------------------------------------------------------------
 
-    def queue_item(self, item: Item, *, pause_at: str | None = None) -> bool:
+    def queue_item(self, item: Item, *, pause_at: GateName | None = None) -> bool:
         if item.problem is None or self.solver is None:
             return False
         return self.solver.submit(item.key, self.capped(item.problem), pause_at=pause_at)

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 from engine import events as ev
-from engine.grading.runner import TestRunner
 from engine.problems.model import Problem, TestCase
+from engine.sandbox.interface import TestRunner
 from engine.sandbox.types import Program, SandboxLimits
 from engine.store import Store
 from engine.task import TaskLog

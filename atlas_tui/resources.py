@@ -3,8 +3,10 @@ Lens, each made on first use and kept until the app closes.
 
 Everything slow runs in a Textual worker thread, never on the UI's event loop: opening the
 model (a GGUF load, a Hugging Face download, a server's probe), starting the sandbox, and
-loading the Lens (its import of torch alone takes seconds). `loading` says what runs now and
-since when, so the status bar shows it; tests wait on the workers (`app.workers`).
+loading a trained Lens (its import of torch takes a second; torch's native library is loaded
+first with the GIL released, `engine.lens.native`, so the import stalls the loop less).
+`loading` says what runs now and since when, so the status bar shows it; tests wait on the
+workers (`app.workers`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from textual.worker import WorkerFailed, get_current_worker
 
 from atlas_tui.config import Config
 from atlas_tui.knobs import LLM
-from engine.grading.runner import TestRunner
 from engine.lens.interface import EnergyScorer, NeutralLens
 from engine.llm.base import Backend
+from engine.sandbox.interface import TestRunner
 
 Factory = Callable[[], Any]  # returns a value or an awaitable of one
 LOAD_GROUP = "load"
@@ -194,10 +196,11 @@ def hub_folder(model: str) -> Path:
 
 
 def where_knobs_live(message: str) -> str:
-    """The backend's messages name its knobs bare ("lower n_ctx"); say where a person sets
-    them, by the names the settings know."""
+    """A message that names a backend knob bare (a library's, or an older backend's): say
+    where a person sets it, by the names the settings know. The engine's own messages name
+    them as settings already (llm.n_ctx with its flag and variable): nothing to add."""
     named = [name for name in LLM if re.search(rf"\b{name}\b", message)]
-    if not named:
+    if not named or re.search(r"\bllm\.\w", message):
         return ""
     first = named[0]
     return (f"\nSettings named above: {', '.join(f'llm.{n}' for n in named)}, set under [llm] "
@@ -210,7 +213,10 @@ def _lens_for(model: str) -> EnergyScorer:
 
     if not default_artifact_path(model).is_file():
         return NeutralLens()  # no Lens trained for this model: torch is never imported
-    from engine.lens.scorer import lens_for  # imports torch (seconds, holding the GIL)
+    from engine.lens.native import preload_torch
+
+    preload_torch()  # its native library without the GIL: the import below then holds it less
+    from engine.lens.scorer import lens_for  # imports torch (about a second, in this thread)
 
     return lens_for(model)
 

@@ -14,18 +14,18 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from engine.events import Event
 from engine.lens.interface import EnergyScorer
+from engine.llm.base import Backend
 from engine.pipeline.config import PipelineConfig
-from engine.pipeline.gates import Gates
+from engine.pipeline.gates import EVERY_STEP, GateName, Gates, PauseAt
 from engine.problems.model import Problem
+from engine.sandbox.interface import TestRunner
 from engine.store import Store
 from engine.task import TaskOutcome, run_task
 
 StatusCallback = Callable[[str, str, str], None]  # (item key, status, message)
-Provider = Callable[[], Awaitable[Any]]
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Running:
     gates: Gates
     job: asyncio.Task[TaskOutcome | None]
     task_id: str | None = None
-    pause_at: str | None = None  # the step a re-run pauses before
+    pause_at: GateName | None = None  # the step a re-run pauses before
 
 
 def outcome_status(outcome: TaskOutcome) -> tuple[str, str]:
@@ -58,8 +58,8 @@ class SolveQueue:
     def __init__(
         self,
         *,
-        backend: Provider,
-        sandbox: Provider,
+        backend: Callable[[], Awaitable[Backend]],
+        sandbox: Callable[[], Awaitable[TestRunner]],
         lens: Callable[[str], Awaitable[EnergyScorer]],
         store: Store,
         session_id: str,
@@ -77,7 +77,7 @@ class SolveQueue:
         self._on_status = on_status
         self._pipeline = pipeline
         self.step_mode = step_mode
-        self.waiting: deque[tuple[str, Problem, str | None]] = deque()
+        self.waiting: deque[tuple[str, Problem, GateName | None]] = deque()
         self.running: Running | None = None
         self.task_of: dict[str, str] = {}  # item key -> its latest task id
         self._worker: asyncio.Task[None] | None = None
@@ -85,7 +85,7 @@ class SolveQueue:
 
     # --- the queue ----------------------------------------------------------------------------
 
-    def submit(self, key: str, problem: Problem, *, pause_at: str | None = None) -> bool:
+    def submit(self, key: str, problem: Problem, *, pause_at: GateName | None = None) -> bool:
         """Queue a problem (once); returns False when it is already queued or running."""
         if (self.running and self.running.key == key) or any(k == key for k, _, _ in self.waiting):
             return False
@@ -108,7 +108,7 @@ class SolveQueue:
             key, problem, pause_at = self.waiting.popleft()
             await self._solve_one(key, problem, pause_at)
 
-    async def _solve_one(self, key: str, problem: Problem, pause_at: str | None) -> None:
+    async def _solve_one(self, key: str, problem: Problem, pause_at: GateName | None) -> None:
         self._on_status(key, "solving", "")
         try:
             backend = await self._backend()
@@ -149,8 +149,8 @@ class SolveQueue:
 
     # --- steering -----------------------------------------------------------------------------
 
-    def _pause_set(self, pause_at: str | None) -> set[str]:
-        steps = {"*"} if self.step_mode or self._pause_requested else set()
+    def _pause_set(self, pause_at: GateName | None) -> set[PauseAt]:
+        steps: set[PauseAt] = {EVERY_STEP} if self.step_mode or self._pause_requested else set()
         if pause_at:
             steps.add(pause_at)
         return steps
@@ -183,7 +183,7 @@ class SolveQueue:
             self.next_step()
             return "resumed"
         self._pause_requested = True
-        running.gates.pause_before = {"*"}
+        running.gates.pause_before = {EVERY_STEP}
         return "pausing before the next step"
 
     def cancel(self) -> bool:

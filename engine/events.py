@@ -19,6 +19,7 @@ from typing import Any, Literal
 Phase = Literal["probe", "plan", "diversity", "examples", "select", "selftest", "repair", "final"]
 Origin = Literal["probe", "plan", "diversity", "repair", "user"]
 Channel = Literal["thinking", "answer"]
+FinishStatus = Literal["submitted", "no_answer", "cancelled", "error"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +79,7 @@ class PhaseFinished(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskFinished(Event):
-    status: Literal["submitted", "no_answer", "cancelled", "error"]
+    status: FinishStatus
     elapsed_s: float = 0.0
 
 

@@ -420,7 +420,8 @@ class Store:
                    ) -> list[Embedding]:
         import numpy as np
 
-        sql, args = "SELECT task_id, candidate_id, model, vector FROM embeddings WHERE 1", []
+        sql = "SELECT task_id, candidate_id, model, vector FROM embeddings WHERE 1"
+        args: list[str] = []
         if model is not None:
             sql, args = sql + " AND model = ?", [*args, model]
         if task_id is not None:

@@ -17,17 +17,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-import json
 import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engine import events as ev
+from engine.llm.base import Backend
 from engine.problems.model import Problem, ProblemView
+from engine.sandbox.interface import TestRunner
 from engine.state import Submission, TaskState, apply
 from engine.store import Store
+
+if TYPE_CHECKING:  # the pipeline itself is imported when a task runs (see run_task)
+    from engine.lens.interface import EnergyScorer
+    from engine.pipeline.config import PipelineConfig
+    from engine.pipeline.gates import Gates
 
 Emit = Callable[[ev.Event], Awaitable[None] | None]
 
@@ -38,16 +44,17 @@ class Solver(Protocol):
     def __call__(
         self,
         view: ProblemView,
-        backend: Any,
-        sandbox: Any,
-        config: Any,
+        backend: Backend,
+        sandbox: TestRunner,
+        config: PipelineConfig,
         emit: Emit,
-        gates: Any = None,
-        lens: Any = None,
-    ) -> Awaitable[Any]: ...
+        gates: Gates | None = None,
+        lens: EnergyScorer | None = None,
+    ) -> Awaitable[object]: ...
 
 
-Grader = Callable[[Problem, str, Any], Awaitable[Any]]
+# `engine.grading.grade`'s shape; its result is read by `_grade_fields`
+Grader = Callable[[Problem, str, TestRunner], Awaitable[object]]
 
 
 class TaskLog:
@@ -75,7 +82,7 @@ class TaskLog:
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:
     task_id: str
-    status: str  # the TaskFinished status
+    status: ev.FinishStatus
     submission: Submission | None
     verdict: str | None  # hidden-test verdict of the submitted answer (None: not graded)
     passed: int | None
@@ -87,16 +94,16 @@ class TaskOutcome:
 
 async def run_task(
     problem: Problem,
-    backend: Any,
-    sandbox: Any,
-    config: Any,
+    backend: Backend,
+    sandbox: TestRunner,
+    config: PipelineConfig,
     *,
     store: Store | None = None,
     emit: Emit | None = None,
     session_id: str | None = None,
     task_id: str | None = None,
-    gates: Any = None,
-    lens: Any = None,
+    gates: Gates | None = None,
+    lens: EnergyScorer | None = None,
     oracle: bool = True,
     solver: Solver | None = None,
     grader: Grader | None = None,
@@ -110,10 +117,14 @@ async def run_task(
     `solve` and `engine.grading.grade`.
     """
     if solver is None:
-        from engine.pipeline.runner import solve as solver  # type: ignore[no-redef]
+        from engine.pipeline.runner import solve
+
+        solver = solve
     if grader is None:
-        from engine.grading import grade as grader  # type: ignore[no-redef]
-    condition = str(getattr(config, "condition", ""))
+        from engine.grading import grade
+
+        grader = grade
+    condition = config.condition
     if store is not None and task_id is None:
         if session_id is None:
             session_id = store.new_session("solve", problem.title or problem.id)
@@ -121,16 +132,16 @@ async def run_task(
     log = TaskLog(task_id or problem.id, store=store, forward=emit)
     started = time.monotonic()
 
-    info = getattr(backend, "info", None)
     await log.emit(
         ev.TaskStarted(
             task_id=log.task_id,
             title=problem.title or problem.id,
             condition=condition,
-            model=str(getattr(info, "model", "")),
-            backend=str(getattr(info, "kind", "")),
+            model=backend.info.model,
+            backend=str(backend.info.kind),
+            # engine.sandbox.Sandbox's isolation tier; another runner need not have one
             sandbox_tier=str(getattr(sandbox, "tier", "")),
-            config=_config_json(config),
+            config=config.to_json(),
         )
     )
 
@@ -145,7 +156,7 @@ async def run_task(
             return
         await log.emit(event)
 
-    status = "no_answer"
+    status: ev.FinishStatus = "no_answer"
     try:
         await solver(problem.view(), backend, sandbox, config, from_solver, gates=gates, lens=lens)
     except asyncio.CancelledError:
@@ -188,15 +199,15 @@ async def _grade(
     problem: Problem,
     submission: Submission,
     log: TaskLog,
-    sandbox: Any,
+    sandbox: TestRunner,
     grader: Grader,
     *,
     oracle: bool,
 ) -> None:
     """Grade the submitted answer (and, for the ceiling, every distinct candidate)."""
-    by_code: dict[str, Any] = {}
+    by_code: dict[str, object] = {}
 
-    async def grade_code(code: str) -> Any:
+    async def grade_code(code: str) -> object:
         if code not in by_code:
             by_code[code] = await grader(problem, code, sandbox)
         return by_code[code]
@@ -237,7 +248,7 @@ async def _grade(
     )
 
 
-def _grade_fields(result: Any) -> tuple[str, int, int, bool]:
+def _grade_fields(result: object) -> tuple[str, int, int, bool]:
     """(verdict, passed, total, used public tests) from `engine.grading.GradeResult`."""
     verdict = getattr(result, "status", None)  # text, "NO_TESTS" when there were none
     if not isinstance(verdict, str):
@@ -251,12 +262,3 @@ def _grade_fields(result: Any) -> tuple[str, int, int, bool]:
 
 def _error(log: TaskLog, where: str, message: str, *, fatal: bool = False) -> ev.ErrorRaised:
     return ev.ErrorRaised(task_id=log.task_id, where=where, message=message, fatal=fatal)
-
-
-def _config_json(config: Any) -> str:
-    to_json = getattr(config, "to_json", None)
-    if callable(to_json):
-        return str(to_json())
-    if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
-    return "{}"

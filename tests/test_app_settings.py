@@ -132,7 +132,7 @@ def test_a_bad_knob_is_refused_with_its_name(flags: dict[str, Any], message: str
 async def test_a_model_that_fails_to_load_names_the_settings_that_help(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    """llama.cpp's message says "lower n_ctx"; the workbench says where n_ctx is set."""
+    """The out-of-memory advice reaches the workbench's dialog with the settings it names."""
     from ui_support import screen_text
 
     broken = tmp_path / "broken.gguf"
@@ -147,8 +147,57 @@ async def test_a_model_that_fails_to_load_names_the_settings_that_help(
         await wait_until(pilot, lambda: "could not be opened" in screen_text(app),
                          "the screen that says what to do", steps=6000)
         text = " ".join(screen_text(app).replace("│", " ").split())  # the dialog's lines
-        assert "lower n_ctx" in text
+        assert "Out of memory? Lower the context, llm.n_ctx" in text
         assert "llm.n_ctx" in text and "ATLAS_LLM__N_CTX" in text and "--set llm.n_ctx=" in text
         # every setting the message names is one the settings know
         assert load_config(path=Path("/nonexistent.toml"), env={}, flags={
             "llm.n_ctx": 2048, "llm.cache_type_k": "q8_0", "llm.n_gpu_layers": 0})
+
+
+async def test_llama_cpp_messages_that_suggest_a_setting_name_one_that_exists(
+    tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The out-of-memory advice (and the full-context and flash-attention messages) name the
+    workbench's own settings, llm.KEY; the three ways the advice spells out for the context
+    (--set, ATLAS_ variable, config file) each reach that setting in `atlas-tui config`."""
+    import re
+
+    from atlas_tui.knobs import LLM
+    from engine.llm.base import BackendError, SamplingParams
+    from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(BackendError) as loading:
+        await LlamaCppBackend.open(broken)
+    async with await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(n_ctx=256)) as backend:
+        with pytest.raises(BackendError) as full:
+            await backend.generate("word " * 300, SamplingParams(max_tokens=4))
+    with pytest.raises(BackendError) as flash:
+        await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(cache_type_v="q8_0",
+                                                              flash_attn=False))
+    oom = str(loading.value)
+    assert "Out of memory?" in oom and "n_ctx" in oom and "n_gpu_layers" in oom
+    for message in (oom, str(full.value), str(flash.value)):
+        named = set(re.findall(r"\bllm\.(\w+)", message))
+        assert named and named <= set(LLM), (message, named - set(LLM))
+        assert not re.search(r"(?<![.\w])(n_ctx|flash_attn|cache_type_v)=", message), message
+
+    [(key, flag_value)] = set(re.findall(r"--set llm\.(\w+)=(\d+)", oom))
+    [(variable, env_value)] = set(re.findall(r"(ATLAS_LLM__\w+)=(\d+)", oom))
+    [(file_key, file_value)] = set(re.findall(r"(\w+) = (\d+) under \[llm\]", oom))
+    assert key == file_key == "n_ctx" and variable == "ATLAS_LLM__N_CTX"
+    file = tmp_path / "config.toml"
+    for way, args, expected_source in (
+        ("flag", ["--set", f"llm.{key}={flag_value}"], "flag"),
+        ("env", [], f"env {variable}"),
+        ("file", [], f"file {file}"),
+    ):
+        file.write_text(f"[llm]\n{file_key} = {file_value}\n" if way == "file" else "")
+        with monkeypatch.context() as env:
+            if way == "env":
+                env.setenv(variable, env_value)
+            result = CliRunner().invoke(main, ["config", "--config", str(file), "--json", *args])
+        assert result.exit_code == 0, result.output
+        shown = json.loads(result.output)[f"llm.{key}"]
+        assert shown == {"value": 4096, "source": expected_source}, way

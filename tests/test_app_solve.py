@@ -4,6 +4,7 @@ pipeline, sandbox, grader and store. Each test asserts on what the panes render.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import sys
 from collections.abc import AsyncIterator
@@ -331,3 +332,52 @@ async def test_a_trained_lens_for_the_model_scores_the_candidates(
         scored = [c for c in state.candidates.values() if c.energy is not None]
         assert scored and all(c.lens != "neutral" for c in scored)
         assert all(c.pass_probability is not None for c in scored)
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("burst", [False, True], ids=["settled", "typed-ahead"])
+@pytest.mark.parametrize("downs", [1, 2])
+async def test_s_solves_the_row_the_cursor_is_on(
+    downs: int, burst: bool, tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Down (once, twice) then `s` on examples/ starts the task of the highlighted problem.
+    Typed ahead (keys that reach the app together, as tmux sends them while the loop is busy),
+    the queue's Highlighted message used to arrive after `s`, which then solved the first row
+    while the problem pane showed the highlighted one."""
+    from textual import events
+
+    from engine import events as ev
+
+    folder = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, folder)
+    app = create_app(folder, Config(condition="A"), backend_factory=scripted_backend,
+                     sandbox_factory=lambda: sandbox, store_path=tmp_path / "s.sqlite",
+                     watch=False, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, app.loaded.is_set, "folder loaded")
+        queue = app.query_one(ProblemQueue)
+        assert queue.shown_keys[0].endswith("::balanced-brackets")
+        keys = [*["down"] * downs, "s"]
+        if burst:
+            assert app._driver is not None
+            for key in keys:  # all queued before the app handles the first
+                app._driver.send_message(events.Key(key, "s" if key == "s" else None))
+        else:
+            await pilot.press(*keys)
+        await wait_until(pilot, lambda: app.solver is not None and bool(app.solver.task_of),
+                         "a task started")
+        wanted = queue.shown_keys[downs]
+        assert queue.highlighted_key == wanted
+        assert app.store is not None and app.session_id is not None
+        [task] = app.store.tasks(app.session_id)
+        problem = app.folder.item(wanted).problem  # type: ignore[union-attr]
+        assert problem is not None and task.problem_id == problem.id
+        assert app.solver is not None and list(app.solver.task_of) == [wanted]
+        await wait_until(pilot, lambda: (s := app.state_for(wanted)) is not None
+                         and s.finished, "the task ended")
+        started = app.store.events(task.task_id, types={"TaskStarted"})
+        assert [e.title for e in started if isinstance(e, ev.TaskStarted)] == [problem.title]
+        await pilot.pause()
+        assert problem.title in screen_text(app)  # the problem pane shows the same problem

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from support.bench_store import attempts as store_attempts
-from test_task import PROBLEM, RIGHT, Config, ScriptedSolver, SubprocessGrader
+from test_task import BACKEND, PROBLEM, RIGHT, Config, ScriptedSolver, SubprocessGrader
 
 from engine import events as ev
 from engine.bench import CEILING_LABEL, BenchError, bench_report, bench_session, run_bench
@@ -53,7 +53,7 @@ async def test_a_run_reports_strict_pass_at_1_beside_the_ceiling(tmp_path: Path)
     done: list[str] = []
     with Store(tmp_path / "run.sqlite") as store:
         run = await run_bench(
-            _problems(5), None, None, Config(), store, jobs=2, title="double",
+            _problems(5), BACKEND, None, Config(), store, jobs=2, title="double",
             solver=solver, grader=grader, on_task_done=lambda p, o: done.append(p.id),
         )
         report = bench_report(store, run.session_id)
@@ -76,36 +76,36 @@ async def test_a_file_that_holds_a_run_needs_resume(tmp_path: Path) -> None:
     grader = SubprocessGrader()
     solver = PerProblemSolver(set(), grader)
     with Store(tmp_path / "run.sqlite") as store:
-        first = await run_bench(_problems(2), None, None, Config(), store, solver=solver,
+        first = await run_bench(_problems(2), BACKEND, None, Config(), store, solver=solver,
                                 grader=grader)
         with pytest.raises(BenchError, match="--resume"):
-            await run_bench(_problems(2), None, None, Config(), store, solver=solver,
+            await run_bench(_problems(2), BACKEND, None, Config(), store, solver=solver,
                             grader=grader)
-        again = await run_bench(_problems(3), None, None, Config(), store, resume=True,
+        again = await run_bench(_problems(3), BACKEND, None, Config(), store, resume=True,
                                 solver=solver, grader=grader)
         assert again.session_id == first.session_id == bench_session(store)
         assert again.skipped == ["p1", "p2"] and list(again.outcomes) == ["p3"]
         assert bench_report(store, again.session_id).n_problems == 3  # the run grew
         with pytest.raises(BenchError, match="condition D; resume it with --condition D"):
-            await run_bench(_problems(2), None, None, dataclasses.replace(Config(),
+            await run_bench(_problems(2), BACKEND, None, dataclasses.replace(Config(),
                             condition="C"), store, resume=True, solver=solver, grader=grader)
         with pytest.raises(BenchError, match="unique"):
-            await run_bench(_problems(1) * 2, None, None, Config(), store, resume=True,
+            await run_bench(_problems(1) * 2, BACKEND, None, Config(), store, resume=True,
                             solver=solver, grader=grader)
         with pytest.raises(BenchError, match="at least 1"):
-            await run_bench(_problems(1), None, None, Config(), store, jobs=0, resume=True)
+            await run_bench(_problems(1), BACKEND, None, Config(), store, jobs=0, resume=True)
 
 
 async def test_errors_are_redone_only_when_asked(tmp_path: Path) -> None:
     grader = SubprocessGrader()
     broken = ScriptedSolver(grader, fail=RuntimeError("server down"))
     with Store(tmp_path / "run.sqlite") as store:
-        await run_bench(_problems(1), None, None, Config(), store, solver=broken, grader=grader)
-        kept = await run_bench(_problems(1), None, None, Config(), store, resume=True,
+        await run_bench(_problems(1), BACKEND, None, Config(), store, solver=broken, grader=grader)
+        kept = await run_bench(_problems(1), BACKEND, None, Config(), store, resume=True,
                                solver=broken, grader=grader)
         assert kept.skipped == ["p1"]
         fixed = PerProblemSolver({"p1"}, grader)
-        redone = await run_bench(_problems(1), None, None, Config(), store, resume=True,
+        redone = await run_bench(_problems(1), BACKEND, None, Config(), store, resume=True,
                                  retry_errors=True, solver=fixed, grader=grader)
         assert redone.restarted == ["p1"] and redone.outcomes["p1"].verdict == "AC"
         report = bench_report(store, redone.session_id)
@@ -120,6 +120,8 @@ BENCH_SCRIPT = textwrap.dedent(
     from pathlib import Path
     from engine import events as ev
     from engine.bench import run_bench
+    from engine.llm.scripted import ScriptedBackend
+    from engine.pipeline.config import PipelineConfig
     from engine.problems.model import Problem, TestCase, TestKind
     from engine.store import Store
 
@@ -151,16 +153,13 @@ BENCH_SCRIPT = textwrap.dedent(
         await emit(ev.AnswerSubmitted(task_id=view.id, candidate_id="c1", code=code,
                                       phase="probe"))
 
-    class Config:
-        condition = "A"
-
     base = Problem(id="p", title="Double", statement="Print twice the number.",
                    test_kind=TestKind.STDIN,
                    hidden_tests=(TestCase("5\\n", "10\\n", TestKind.STDIN),))
     problems = [dataclasses.replace(base, id=f"p{i}") for i in range(1, 5)]
     with Store(store_path) as store:
-        asyncio.run(run_bench(problems, None, None, Config(), store, jobs=1, resume=resume,
-                              solver=solve, grader=grade))
+        asyncio.run(run_bench(problems, ScriptedBackend(), None, PipelineConfig.preset("A"),
+                              store, jobs=1, resume=resume, solver=solve, grader=grade))
     """
 )
 
@@ -221,7 +220,7 @@ def test_a_bench_killed_mid_task_resumes_without_redoing_finished_tasks(tmp_path
 async def test_the_right_answer_reaches_the_report_through_the_store(tmp_path: Path) -> None:
     grader = SubprocessGrader()
     with Store(tmp_path / "run.sqlite") as store:
-        run = await run_bench(_problems(1), None, None, Config(), store, oracle=False,
+        run = await run_bench(_problems(1), BACKEND, None, Config(), store, oracle=False,
                               solver=PerProblemSolver({"p1"}, grader), grader=grader)
         report = bench_report(store, run.session_id)
     assert report.n_solved == 1 and report.oracle_pass_at_k is None

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from test_bench import PerProblemSolver, _problems
-from test_task import PROBLEM, RIGHT, WRONG, Config, SubprocessGrader
+from test_task import BACKEND, PROBLEM, RIGHT, WRONG, Config, SubprocessGrader
 
 from atlas_tui.cli import main
 from engine import events as ev
@@ -95,7 +95,7 @@ def _story_problems() -> list[Any]:
 async def test_the_per_phase_figures_match_the_scripted_events(tmp_path: Path) -> None:
     grader = SubprocessGrader()
     with Store(tmp_path / "run.sqlite") as store:
-        run = await run_bench(_story_problems(), None, None, Config(), store,
+        run = await run_bench(_story_problems(), BACKEND, None, Config(), store,
                               solver=PhasedSolver(), grader=grader)
         report = bench_report(store, run.session_id)
     assert (report.n_solved, report.n_gradable) == (3, 4)
@@ -127,7 +127,7 @@ async def test_the_per_phase_figures_match_the_scripted_events(tmp_path: Path) -
 
 async def test_without_the_oracle_a_rescue_is_unknown_not_guessed(tmp_path: Path) -> None:
     with Store(tmp_path / "run.sqlite") as store:
-        run = await run_bench(_story_problems(), None, None, Config(), store, oracle=False,
+        run = await run_bench(_story_problems(), BACKEND, None, Config(), store, oracle=False,
                               solver=PhasedSolver(), grader=SubprocessGrader())
         report = bench_report(store, run.session_id)
     assert (report.rescued_by_repair, report.rescues_unknown) == (0, 1)
@@ -145,7 +145,7 @@ async def test_a_run_graded_on_public_examples_says_so_loudly(tmp_path: Path) ->
             return dataclasses.replace(result, used_public_fallback=True)
 
     with Store(tmp_path / "run.sqlite") as store:
-        run = await run_bench(public_only, None, None, Config(), store, solver=PhasedSolver(),
+        run = await run_bench(public_only, BACKEND, None, Config(), store, solver=PhasedSolver(),
                               grader=PublicGrader())
         report = bench_report(store, run.session_id)
     assert report.grading_set == "PUBLIC EXAMPLES ONLY"
@@ -156,7 +156,7 @@ async def test_kept_self_tests_are_checked_against_the_reference_after_the_run(
         tmp_path: Path) -> None:
     problems = _story_problems()
     with Store(tmp_path / "run.sqlite") as store:
-        run = await run_bench(problems, None, None, Config(), store, solver=PhasedSolver(),
+        run = await run_bench(problems, BACKEND, None, Config(), store, solver=PhasedSolver(),
                               grader=SubprocessGrader())
         report = bench_report(store, run.session_id)
         async with await Sandbox.create(allow_rlimits_only=True) as sandbox:
@@ -171,7 +171,7 @@ async def test_kept_self_tests_are_checked_against_the_reference_after_the_run(
 async def _run_with(path: Path, right: set[str]) -> None:
     grader = SubprocessGrader()
     with Store(path) as store:
-        await run_bench(_problems(6), None, None, Config(), store,
+        await run_bench(_problems(6), BACKEND, None, Config(), store,
                         solver=PerProblemSolver(right, grader), grader=grader)
 
 
@@ -221,7 +221,7 @@ def test_mcnemar_and_wilson_match_published_values() -> None:
 
 async def test_export_writes_atlas_per_task_files(tmp_path: Path) -> None:
     with Store(tmp_path / "run.sqlite") as store:
-        run = await run_bench(_story_problems(), None, None, Config(), store,
+        run = await run_bench(_story_problems(), BACKEND, None, Config(), store,
                               solver=PhasedSolver(), grader=SubprocessGrader())
         report = bench_report(store, run.session_id)
     rows = {r.problem_id: atlas_task(r) for r in report.rows}
@@ -255,7 +255,7 @@ def test_report_command_reads_a_stored_run(tmp_path: Path) -> None:
 
     async def make() -> None:
         with Store(out) as store:
-            await run_bench(_story_problems(), None, None, Config(), store,
+            await run_bench(_story_problems(), BACKEND, None, Config(), store,
                             solver=PhasedSolver(), grader=SubprocessGrader())
 
     asyncio.run(make())

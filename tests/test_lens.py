@@ -377,3 +377,34 @@ def test_a_lens_failing_on_the_users_problems_loses_its_say(trained: LensArtifac
     assert not lens.has_skill and lens.suggest_k(sure, 8) == 8
     few = GeometricLens(replace(skilled, online_energy=energy[:10], online_passed=1 - agrees[:10]))
     assert few.has_skill  # ten samples are not enough to overrule the held-out figure
+
+
+def test_torch_native_library_loads_before_torch_and_the_import_then_uses_it() -> None:
+    """`preload_torch` (the workbench calls it in the worker that loads a trained Lens) maps
+    torch._C without importing torch; the import that follows finds it loaded and works. In a
+    fresh interpreter: this one imported torch already."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import os
+        import sys
+        from engine.lens.native import preload_torch, torch_extension
+
+        path = str(torch_extension())
+        assert preload_torch(), "nothing loaded"
+        assert "torch" not in sys.modules, "preloading imported torch"
+        with open("/proc/self/maps") as maps:
+            assert os.path.realpath(path) in maps.read(), "torch._C is not mapped"
+        import torch
+
+        assert torch._C.__file__ == path and float(torch.ones(3).sum()) == 3.0
+        assert not preload_torch()  # torch is imported: nothing more to do
+        print("ok")
+    """)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

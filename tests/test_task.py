@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from engine import events as ev
+from engine.llm.scripted import ScriptedBackend
+from engine.pipeline.config import PipelineConfig
 from engine.problems.model import Problem, ProblemView, TestCase, TestKind
 from engine.state import reduce
 from engine.store import Store
@@ -97,9 +99,13 @@ class ScriptedSolver:
         self.grader_calls_during_solve = len(self.grader.calls)
 
 
-@dataclass(frozen=True)
-class Config:
-    condition: str = "D"
+def Config() -> PipelineConfig:
+    return PipelineConfig.preset("D")
+
+
+# The solver and the grader here are scripted: run_task reads only the backend's info and
+# hands the sandbox (none) to the grader, which runs its own subprocesses.
+BACKEND = ScriptedBackend()
 
 
 async def test_grading_runs_only_after_submission_and_reports_the_ceiling(tmp_path: Path
@@ -112,7 +118,7 @@ async def test_grading_runs_only_after_submission_and_reports_the_ceiling(tmp_pa
         forwarded.append(event)
 
     with Store(tmp_path / "run.sqlite") as store:
-        out = await run_task(PROBLEM, None, None, Config(), store=store, emit=viewer,
+        out = await run_task(PROBLEM, BACKEND, None, Config(), store=store, emit=viewer,
                              solver=solver, grader=grader)
         stored = store.events(out.task_id)
         info = store.task(out.task_id)
@@ -140,7 +146,7 @@ async def test_grading_runs_only_after_submission_and_reports_the_ceiling(tmp_pa
 
 async def test_without_the_oracle_only_the_answer_is_graded() -> None:
     grader = SubprocessGrader()
-    out = await run_task(PROBLEM, None, None, Config(), oracle=False,
+    out = await run_task(PROBLEM, BACKEND, None, Config(), oracle=False,
                          solver=ScriptedSolver(grader, submit="c2"), grader=grader)
     assert (out.verdict, out.passed, out.oracle_any_pass) == ("AC", 2, None)
     assert grader.calls == [RIGHT]
@@ -149,7 +155,7 @@ async def test_without_the_oracle_only_the_answer_is_graded() -> None:
 
 async def test_no_answer_is_not_graded() -> None:
     grader = SubprocessGrader()
-    out = await run_task(PROBLEM, None, None, Config(), solver=ScriptedSolver(grader, None),
+    out = await run_task(PROBLEM, BACKEND, None, Config(), solver=ScriptedSolver(grader, None),
                          grader=grader)
     assert (out.status, out.verdict, out.submission) == ("no_answer", None, None)
     assert grader.calls == [] and out.state.graded is None
@@ -159,7 +165,7 @@ async def test_a_solver_that_crashes_ends_the_task_with_a_visible_error(tmp_path
     grader = SubprocessGrader()
     solver = ScriptedSolver(grader, fail=RuntimeError("model server went away"))
     with Store(tmp_path / "run.sqlite") as store:
-        out = await run_task(PROBLEM, None, None, Config(), store=store, solver=solver,
+        out = await run_task(PROBLEM, BACKEND, None, Config(), store=store, solver=solver,
                              grader=grader)
         assert store.state(out.task_id) == out.state
         assert store.task(out.task_id).status == "error"  # type: ignore[union-attr]
@@ -173,7 +179,7 @@ async def test_a_grader_that_fails_is_an_error_event_not_a_crash() -> None:
     async def broken(problem: Problem, code: str, sandbox: Any) -> GradeResult:
         raise OSError("sandbox unavailable")
 
-    out = await run_task(PROBLEM, None, None, Config(),
+    out = await run_task(PROBLEM, BACKEND, None, Config(),
                          solver=ScriptedSolver(SubprocessGrader()), grader=broken)
     assert out.status == "submitted" and out.verdict is None
     assert [e.where for e in out.state.errors] == ["grading"]
@@ -185,7 +191,7 @@ async def test_a_cancelled_task_records_that_it_was_cancelled(tmp_path: Path) ->
     solver = ScriptedSolver(grader, wait=release)
     with Store(tmp_path / "run.sqlite") as store:
         session = store.new_session("bench")
-        job = asyncio.create_task(run_task(PROBLEM, None, None, Config(), store=store,
+        job = asyncio.create_task(run_task(PROBLEM, BACKEND, None, Config(), store=store,
                                            session_id=session, solver=solver, grader=grader))
         while not store.tasks(session) or store.tasks(session)[0].last_seq < 4:
             await asyncio.sleep(0.01)
@@ -208,7 +214,7 @@ async def test_a_finish_emitted_by_the_solver_waits_for_grading() -> None:
         await emit(ev.TaskFinished(task_id=view.id, status="submitted"))
 
     seen: list[ev.Event] = []
-    out = await run_task(PROBLEM, None, None, Config(), emit=seen.append, solver=solver,
+    out = await run_task(PROBLEM, BACKEND, None, Config(), emit=seen.append, solver=solver,
                          grader=grader)
     types = [type(e).__name__ for e in seen]
     assert types.count("TaskStarted") == 1 and types.count("TaskFinished") == 1

@@ -6,11 +6,10 @@ from __future__ import annotations
 from atlas_tui.base import WorkbenchBase
 from atlas_tui.config import CONDITIONS
 from atlas_tui.screens.ask import AskChoice
+from engine.pipeline.gates import GATES, GateName
 
 # the pipeline's gate names, in the order a run reaches them
-PHASES = (
-    "probe", "plansearch", "diversity", "selftest", "select", "differential", "repair", "final"
-)
+PHASES = GATES
 
 
 class SolvingActions(WorkbenchBase):
@@ -61,7 +60,7 @@ class SolvingActions(WorkbenchBase):
             self.notify("No problem to re-run.", severity="warning")
             return
 
-        def chosen(phase: str | None) -> None:
+        def chosen(phase: GateName | None) -> None:
             if phase and self.queue_item(item, pause_at=phase):
                 self.note(f"re-running {item.problem_id}; pauses before {phase}")
 

@@ -26,8 +26,8 @@ from rich.table import Table
 
 from engine.extract import extract_lcb
 from engine.grading import NO_TESTS, GradeResult, grade, limits_for
-from engine.grading.runner import TestRunner
 from engine.problems import Problem, load
+from engine.sandbox.interface import TestRunner
 
 MISSING = "MISSING"  # no answer for this task (no line in --solutions, no reference)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,6 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, TextArea
+
+Choice = TypeVar("Choice", bound=str)
 
 _CSS = """
 {name} {{ align: center middle; }}
@@ -44,16 +46,16 @@ class AskLine(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class AskChoice(ModalScreen[str | None]):
-    """Pick one of `choices`; Escape cancels (None)."""
+class AskChoice(ModalScreen[Choice | None], Generic[Choice]):
+    """Pick one of `choices`; Escape cancels (None). The answer has the choices' type."""
 
     DEFAULT_CSS = _CSS.format(name="AskChoice")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="choice_cancel"),
     ]
 
-    def __init__(self, question: str, choices: Sequence[str], *, current: str | None = None
-                 ) -> None:
+    def __init__(self, question: str, choices: Sequence[Choice], *,
+                 current: Choice | None = None) -> None:
         super().__init__()
         self._question, self._choices, self._current = question, list(choices), current
 

@@ -11,11 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from engine.llm.base import Backend
 from engine.problems.model import Problem
+from engine.sandbox.interface import TestRunner
 from engine.store import Store, TaskInfo
 from engine.task import Emit, Grader, Solver, TaskOutcome, run_task
+
+if TYPE_CHECKING:  # as in engine.task: the pipeline is imported when a task runs
+    from engine.lens.interface import EnergyScorer
+    from engine.pipeline.config import PipelineConfig
 
 BENCH_KIND = "bench"
 DONE_STATUSES = frozenset({"submitted", "no_answer"})  # "error" too unless retry_errors
@@ -41,16 +47,16 @@ def bench_session(store: Store) -> str | None:
 
 async def run_bench(
     problems: Sequence[Problem],
-    backend: Any,
-    sandbox: Any,
-    config: Any,
+    backend: Backend,
+    sandbox: TestRunner,
+    config: PipelineConfig,
     store: Store,
     *,
     jobs: int = 1,
     resume: bool = False,
     retry_errors: bool = False,
     oracle: bool = True,
-    lens: Any = None,
+    lens: EnergyScorer | None = None,
     title: str = "",
     meta: dict[str, Any] | None = None,
     emit: Emit | None = None,
@@ -73,7 +79,7 @@ async def run_bench(
             f"{store.path} already holds a run; pass --resume to continue it or choose another"
             " --out file"
         )
-    condition = str(getattr(config, "condition", ""))
+    condition = config.condition
     if session_id is None:
         run_meta = {"problems": ids, "condition": condition, "problem_info": problem_info(problems)}
         session_id = store.new_session(BENCH_KIND, title, {**run_meta, **(meta or {})})
@@ -105,7 +111,7 @@ async def run_bench(
             except asyncio.QueueEmpty:
                 return
             task_id = store.new_task(session_id, problem.id, title=problem.title,
-                                     condition=str(getattr(config, "condition", "")))
+                                     condition=condition)
             if on_task_start is not None:
                 on_task_start(problem, task_id)
             outcome = await run_task(

@@ -12,9 +12,9 @@ import time
 
 from engine.grading.references import with_reference_outputs
 from engine.grading.result import NO_CODE, GradeResult
-from engine.grading.runner import TestRunner
 from engine.problems.judges import unavailable
 from engine.problems.model import Problem, TestCase, TestKind, with_prelude
+from engine.sandbox.interface import TestRunner
 from engine.sandbox.types import Program, RunResult, SandboxLimits, Verdict
 
 

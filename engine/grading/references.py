@@ -16,9 +16,9 @@ import ast
 import dataclasses
 import hashlib
 
-from engine.grading.runner import TestRunner
 from engine.problems.mbpp_plus import NEEDS_REFERENCE
 from engine.problems.model import Problem, TestCase, TestKind
+from engine.sandbox.interface import TestRunner
 from engine.sandbox.types import Program, SandboxLimits, Verdict
 
 _MARK = "\x1eatlas-expected:"

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from engine.lens.calibration import Platt
+from engine.lens.dataset import LABEL_SOURCES, LabelSource
 from engine.lens.features import FeatureSpec, Standardizer, features
 from engine.lens.net import EnergyMLP
 
@@ -35,7 +36,7 @@ class LensMismatchError(ValueError):
 class TrainingRecord:
     """What an artifact was trained on and how well it did on problems it did not see."""
 
-    label_source: str
+    label_source: LabelSource
     samples: int
     problems: tuple[str, ...]  # trained or calibrated on: `lens eval` leaves these out
     calibration_problems: int
@@ -141,6 +142,9 @@ class LensArtifact:
         net.eval()
         record = dict(header["record"])
         record["problems"] = tuple(record["problems"])
+        if record.get("label_source") not in LABEL_SOURCES:
+            raise LensArtifactError(
+                f"{path} was trained on unknown labels {record.get('label_source')!r}")
         return cls(
             spec=spec,
             standardizer=Standardizer(mean=payload["mean"].numpy(), scale=payload["scale"].numpy()),

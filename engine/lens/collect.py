@@ -62,10 +62,12 @@ def task_labels(events: Iterable[ev.Event]) -> dict[str, dict[LabelSource, int]]
     for cid in created:
         if hidden.get(cid) is not None and not fallback:
             labels[cid]["hidden"] = hidden[cid]
-        for source, tests in (("public", public_tests), ("selftest", self_tests - discarded)):
-            verdict = _all_pass(runs.get(cid, {}), tests)
-            if verdict is not None:
-                labels[cid][source] = verdict  # type: ignore[index]
+        by_source: tuple[tuple[LabelSource, set[str]], ...] = (
+            ("public", public_tests), ("selftest", self_tests - discarded))
+        for source, tests in by_source:
+            passed = _all_pass(runs.get(cid, {}), tests)
+            if passed is not None:
+                labels[cid][source] = passed
     return labels
 
 

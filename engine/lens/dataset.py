@@ -156,6 +156,7 @@ class LensDataset:
                 task=self.task,
                 candidate=self.candidate,
                 code_chars=self.code_chars,
+                allow_pickle=True,  # numpy's default, said so the labels' ** is not taken for it
                 **{f"label_{s}": self.labels[s] for s in LABEL_SOURCES},
             )
         return path

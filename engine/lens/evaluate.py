@@ -88,7 +88,7 @@ def evaluate(
     """Figures on `data`'s problems that `artifact` did not train or calibrate on."""
     if (why := artifact.spec.mismatch(data.spec)) is not None:
         raise LensMismatchError(why)
-    source = source or artifact.record.label_source  # type: ignore[assignment]
+    source = source or artifact.record.label_source
     data = data.labelled(source)
     seen = set(artifact.record.problems)
     all_problems = data.problems()

@@ -70,13 +70,13 @@ class OnlineRecalibrator:
         own label source are used, others ignored. Refits when the guard allows."""
         artifact = self.lens.artifact
         artifact.check(data.spec)
-        data = data.labelled(artifact.record.label_source)  # type: ignore[arg-type]
+        data = data.labelled(artifact.record.label_source)
         trained_on = set(artifact.record.problems)
         fresh = [p for p in data.problems() if p not in trained_on]
         data = data.of_problems(fresh)
         if len(data):
             self._energy += artifact.energies(data.vectors).tolist()
-            self._passed += data.labels[artifact.record.label_source].tolist()  # type: ignore[index]
+            self._passed += data.labels[artifact.record.label_source].tolist()
             self._problems.update(fresh)
         if not self._enough():
             return RecalibrationResult(len(data), self.pending, False, artifact.platt)

@@ -83,7 +83,7 @@ def replay_task(problem: str, task: str, events: Sequence[ev.Event]) -> TaskRepl
     ranking = _last_ranking(events)
     if ranking is None:
         fractions = _public_fractions(events, order)
-        keys = {c: (f,) for c, f in fractions.items()}
+        keys: dict[str, tuple[float, ...]] = {c: (f,) for c, f in fractions.items()}
     else:
         fractions = {c: key[0] for c, key in ranking.items()}
         keys = ranking

@@ -51,8 +51,9 @@ class GeometricLens:
         self.max_k = max_k
 
     @classmethod
-    def load(cls, path: str | Path, **knobs: float) -> GeometricLens:
-        return cls(LensArtifact.load(path), **knobs)  # type: ignore[arg-type]
+    def load(cls, path: str | Path) -> GeometricLens:
+        """The Lens saved at `path`, with the default thresholds."""
+        return cls(LensArtifact.load(path))
 
     @property
     def gate(self) -> GateVerdict:

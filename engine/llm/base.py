@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -171,7 +171,7 @@ class Backend(Protocol):
         params: SamplingParams,
         *,
         budget: ThinkingBudget | None = None,
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         """Yields Deltas as they come and, last, one GenerationResult."""
         ...
 
@@ -210,10 +210,10 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
-async def final_result(items: AsyncIterator[Delta | GenerationResult]) -> GenerationResult:
+async def final_result(items: AsyncGenerator[Delta | GenerationResult, None]) -> GenerationResult:
     """The GenerationResult that ends a stream (what every backend's `generate` returns);
     the stream is closed however this ends, so a cancelled caller stops the generation."""
-    async with aclosing(items) as stream:  # type: ignore[type-var]
+    async with aclosing(items) as stream:
         async for item in stream:
             if isinstance(item, GenerationResult):
                 return item
@@ -234,3 +234,11 @@ async def final_results(items: ManyStream, n: int) -> list[GenerationResult]:
     if missing:
         raise BackendError(f"sequences {missing} ended without a result")
     return [results[i] for i in range(n)]
+
+
+def how_to_set(name: str, example: object) -> str:
+    """A backend knob as a person sets it through atlas-tui, for messages that suggest one:
+    the workbench's `[llm]` settings (atlas_tui/knobs.py) take every knob from the config
+    file, an ATLAS_LLM__ variable or a --set flag."""
+    return (f"llm.{name} (--set llm.{name}={example}, ATLAS_LLM__{name.upper()}={example}, "
+            f"or {name} = {example} under [llm] in the config file)")

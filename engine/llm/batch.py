@@ -9,17 +9,21 @@ server backend sends them as concurrent requests bounded by its semaphore.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing, suppress
 from typing import Final
 
 from engine.llm.base import Delta, GenerationRequest, GenerationResult
 
 Item = Delta | GenerationResult
-_DONE: Final = object()
+class _Done:
+    """What a pump puts on the queue when its stream has ended."""
 
 
-def stream_each(stream: Callable[..., AsyncIterator[Item]],
+_DONE: Final = _Done()
+
+
+def stream_each(stream: Callable[..., AsyncGenerator[Item, None]],
                 requests: Sequence[GenerationRequest]) -> MergedStreams:
     """`stream_many` from a backend's own `stream`: one concurrent stream per request."""
     return MergedStreams([stream(r.prompt, r.params, budget=r.budget) for r in requests])
@@ -30,9 +34,9 @@ class MergedStreams:
     an error in one closes all and is raised to the consumer. Close it when done early
     (`aclosing`, or `final_results`): the streams run in tasks of their own until then."""
 
-    def __init__(self, streams: Sequence[AsyncIterator[Item]]) -> None:
+    def __init__(self, streams: Sequence[AsyncGenerator[Item, None]]) -> None:
         self._streams = list(streams)
-        self._queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, Item | BaseException | _Done]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] | None = None
         self._open = len(self._streams)
         self._cancelled: set[int] = set()
@@ -46,13 +50,13 @@ class MergedStreams:
                            for i, s in enumerate(self._streams)]
         while self._open > 0:
             index, item = await self._queue.get()
-            if item is _DONE:
+            if isinstance(item, _Done):
                 self._open -= 1
             elif isinstance(item, BaseException):
                 await self.aclose()
                 raise item
             elif index not in self._cancelled:
-                return index, item  # type: ignore[return-value]
+                return index, item
         raise StopAsyncIteration
 
     def cancel(self, index: int) -> None:
@@ -79,9 +83,9 @@ class MergedStreams:
                 if close is not None:
                     await close()
 
-    async def _pump(self, index: int, stream: AsyncIterator[Item]) -> None:
+    async def _pump(self, index: int, stream: AsyncGenerator[Item, None]) -> None:
         try:
-            async with aclosing(stream):  # type: ignore[type-var]
+            async with aclosing(stream):
                 async for item in stream:
                     self._queue.put_nowait((index, item))
         except asyncio.CancelledError:
@@ -92,6 +96,6 @@ class MergedStreams:
             self._queue.put_nowait((index, _DONE))
 
 
-async def _empty() -> AsyncIterator[Item]:
+async def _empty() -> AsyncGenerator[Item, None]:
     return
     yield  # pragma: no cover  (makes this an async generator)

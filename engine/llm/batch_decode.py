@@ -169,10 +169,11 @@ class BatchDecoder:
             if n > cached:
                 source, cached = slot, n
         reuse = min(cached, limit)
-        soon = max((min(_common_prefix(s.job.prompt, prompt), limit)  # type: ignore[union-attr]
-                    for s in self._slots if s.prefilling()), default=0)
+        soon = max((min(_common_prefix(s.job.prompt, prompt), limit)
+                    for s in self._slots if s.job is not None and s.prefilling()), default=0)
         if soon > reuse:
             return False  # copy it once that prefill is done
+        target: _Slot | None
         if source is not None and source.job is None:
             target = source  # take over the idle cache: keep the shared part
             if not llama_cpp.llama_memory_seq_rm(self._mem, target.seq, reuse, -1):

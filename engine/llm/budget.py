@@ -23,7 +23,7 @@ with them.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
@@ -61,7 +61,7 @@ class RawCompletion(Protocol):
 
     def complete_raw(
         self, prompt: str, params: SamplingParams
-    ) -> AsyncIterator[RawChunk | RawEnd]: ...
+    ) -> AsyncGenerator[RawChunk | RawEnd, None]: ...
 
     async def count_tokens(self, text: str) -> int:
         """Tokens in `text` (an estimate where the server cannot say)."""
@@ -77,7 +77,7 @@ async def generate_stream(
     params: SamplingParams,
     budget: ThinkingBudget | None = None,
     tags: ThinkTags = DEFAULT_TAGS,
-) -> AsyncIterator[Delta | GenerationResult]:
+) -> AsyncGenerator[Delta | GenerationResult, None]:
     """Deltas as they come, then one GenerationResult. Without a budget: one plain completion,
     thinking still told apart from answer."""
     driver = _Driver(raw, prompt, params, budget, tags)
@@ -106,7 +106,7 @@ class _Driver:
         self.started = time.perf_counter()
         self.first_token_at: float | None = None
 
-    async def run(self) -> AsyncIterator[Delta]:
+    async def run(self) -> AsyncGenerator[Delta, None]:
         if self.budget is None:
             async for delta in self._plain():
                 yield delta
@@ -133,7 +133,7 @@ class _Driver:
             if ended:
                 return
 
-    async def _plain(self) -> AsyncIterator[Delta]:
+    async def _plain(self) -> AsyncGenerator[Delta, None]:
         async with aclosing(self.raw.complete_raw(self.prompt, self.params)) as chunks:
             async for item in chunks:
                 if isinstance(item, RawEnd):
@@ -146,7 +146,7 @@ class _Driver:
         for delta in self.splitter.flush():
             yield delta
 
-    async def _segment(self, params: SamplingParams) -> AsyncIterator[Delta | RawEnd]:
+    async def _segment(self, params: SamplingParams) -> AsyncGenerator[Delta | RawEnd, None]:
         """One completion from prompt + text so far. Returns early (closing the model's stream)
         when the driver must intervene; yields the RawEnd when the model finished on its own."""
         assert self.budget is not None

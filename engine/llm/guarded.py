@@ -10,7 +10,7 @@ continuation is still seen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import replace
 
@@ -26,7 +26,7 @@ async def guarded_stream(
     params: SamplingParams,
     budget: ThinkingBudget | None = None,
     tags: ThinkTags = DEFAULT_TAGS,
-) -> AsyncIterator[Delta | GenerationResult]:
+) -> AsyncGenerator[Delta | GenerationResult, None]:
     """`generate_stream`, stopped early with finish_reason "loop" when `params.loop_guard` is
     on and the text loops."""
     if not params.loop_guard:
@@ -55,7 +55,7 @@ class _Watched:
         self._guard = LoopGuard()
 
     async def complete_raw(self, prompt: str, params: SamplingParams
-                           ) -> AsyncIterator[RawChunk | RawEnd]:
+                           ) -> AsyncGenerator[RawChunk | RawEnd, None]:
         tokens = 0
         async with aclosing(self._raw.complete_raw(prompt, params)) as chunks:
             async for item in chunks:

@@ -27,7 +27,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -49,6 +49,7 @@ from engine.llm.base import (
     ThinkTags,
     final_result,
     final_results,
+    how_to_set,
 )
 from engine.llm.batch import stream_each
 from engine.llm.batch_decode import BatchDecoder, Counters, SeqJob
@@ -261,7 +262,7 @@ class LlamaCppBackend:
         params: SamplingParams,
         *,
         budget: ThinkingBudget | None = None,
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         text = prompt if isinstance(prompt, str) else self.render_chat(prompt)
         async for item in guarded_stream(self, text, params, budget, self._config.tags):
             yield item
@@ -284,7 +285,7 @@ class LlamaCppBackend:
         return await final_result(self.stream(prompt, params, budget=budget))
 
     async def complete_raw(self, prompt: str, params: SamplingParams
-                           ) -> AsyncIterator[RawChunk | RawEnd]:
+                           ) -> AsyncGenerator[RawChunk | RawEnd, None]:
         """The raw-completion primitive the budget driver builds on."""
         self._require_open()
         loop = asyncio.get_running_loop()
@@ -377,7 +378,8 @@ class LlamaCppBackend:
         n_ctx = self._llm.n_ctx()
         if len(tokens) >= n_ctx:
             raise BackendError(f"the prompt has {len(tokens)} tokens but the context holds "
-                               f"{n_ctx}: shorten it or raise n_ctx")
+                               f"{n_ctx}: shorten it or raise the context, "
+                               f"{how_to_set('n_ctx', 2 * len(tokens))}")
         if params.prompt_lookup < 0:
             raise BackendError(f"prompt_lookup must be 0 (off) or a number of draft tokens, "
                                f"not {params.prompt_lookup}")
@@ -452,8 +454,8 @@ def _check_config(config: LlamaCppConfig) -> None:
         raise BackendError(f"unknown pooling {config.pooling!r}; use mean or last")
     flash = config.flash_attn if config.flash_attn is not None else _n_gpu_layers(config) != 0
     if config.cache_type_v not in ("f16", "f32", "bf16") and not flash:
-        raise BackendError("a quantized V cache needs flash attention: set flash_attn=True "
-                           "or cache_type_v=f16")
+        raise BackendError("a quantized V cache needs flash attention: set llm.flash_attn=true "
+                           "or llm.cache_type_v=f16")
 
 
 def _load(path: Path, config: LlamaCppConfig) -> llama_cpp.Llama:
@@ -467,9 +469,11 @@ def _load(path: Path, config: LlamaCppConfig) -> llama_cpp.Llama:
             return _construct(path, config, layers, flash)
     except (ValueError, RuntimeError) as exc:
         raise BackendError(
-            f"llama.cpp could not load {path}: {exc}. Check that it is a complete GGUF file; "
-            "for out-of-memory errors lower n_ctx, use cache_type_k/v=q8_0, or offload fewer "
-            "layers (n_gpu_layers)") from exc
+            f"llama.cpp could not load {path}: {exc}. Check that it is a complete GGUF file. "
+            f"Out of memory? Lower the context, {how_to_set('n_ctx', 4096)}; quantize the KV "
+            "cache (llm.cache_type_k=q8_0, and llm.cache_type_v=q8_0 with llm.flash_attn=true); "
+            "or put fewer layers on the GPU (llm.n_gpu_layers). Every llm setting is set the "
+            "same three ways (atlas-tui config lists them)") from exc
 
 
 _PARAMS_LOCK = threading.Lock()

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -47,6 +47,7 @@ from engine.llm.base import (
     ThinkTags,
     final_result,
     final_results,
+    how_to_set,
 )
 from engine.llm.batch import stream_each
 from engine.llm.budget import RawChunk, RawEnd
@@ -178,7 +179,7 @@ class OpenAIBackend:
         params: SamplingParams,
         *,
         budget: ThinkingBudget | None = None,
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         caps = await self.probe()
         # Messages go raw (rendered here) when a budget needs it or the server has no chat.
         raw_messages = self.template is not None and (budget is not None or not caps.chat)
@@ -192,11 +193,12 @@ class OpenAIBackend:
         else:
             if not caps.chat:
                 raise BackendError(f"{self._http.base_url} does not serve /v1/chat/completions; "
-                                   "configure the model's chat_template to use raw completions")
+                                   "give the model's chat template to use raw completions: "
+                                   f"{how_to_set('chat_template', 'chatml')}")
             if budget is not None and not self._warned_no_template:
                 self._warned_no_template = True
                 _log.warning("no chat template for %s: thinking budgets are not enforced "
-                             "(set chat_template)", self._model)
+                             "(set llm.chat_template)", self._model)
             messages = list(prompt)
             items = self._chat_stream(messages, params, self._chat_opens_thinking(messages))
         async with aclosing(items):
@@ -229,10 +231,10 @@ class OpenAIBackend:
         template = self.template
         if template is None:
             raise BackendError(
-                f"no chat template for {self._model or 'this model'}: set chat_template to the "
-                "model's Jinja template (tokenizer_config.json or the GGUF's "
-                "tokenizer.chat_template) or a known name (chatml), or use llama-server, which "
-                "publishes its template")
+                f"no chat template for {self._model or 'this model'}: set the model's Jinja "
+                "template (tokenizer_config.json or the GGUF's tokenizer.chat_template) or a "
+                f"known name, {how_to_set('chat_template', 'chatml')}, or use llama-server, "
+                "which publishes its template")
         return template.render(messages, add_generation_prompt=add_generation_prompt)
 
     async def embed(self, text: str) -> list[float]:
@@ -324,7 +326,7 @@ class OpenAIBackend:
 
     async def complete_raw(
         self, prompt: str, params: SamplingParams
-    ) -> AsyncIterator[RawChunk | RawEnd]:
+    ) -> AsyncGenerator[RawChunk | RawEnd, None]:
         """The primitive budget forcing drives (engine/llm/budget.py): a streamed raw completion,
         one RawChunk per streamed chunk (servers send one token per chunk), then a RawEnd.
         A stream that drops midway is resumed from the text so far, within the retry policy."""
@@ -369,7 +371,7 @@ class OpenAIBackend:
 
     async def _chat_pieces(
         self, messages: list[ChatMessage], params: SamplingParams
-    ) -> AsyncIterator[_Piece]:
+    ) -> AsyncGenerator[_Piece, None]:
         """A chat completion as pieces; restarted on a drop only while nothing was yielded."""
         body = {**self._sampling_body(params),
                 "messages": [{"role": m.role, "content": m.content} for m in messages]}
@@ -411,7 +413,7 @@ class OpenAIBackend:
 
     async def _chat_stream(
         self, messages: list[ChatMessage], params: SamplingParams, opens_thinking: bool
-    ) -> AsyncIterator[Delta | GenerationResult]:
+    ) -> AsyncGenerator[Delta | GenerationResult, None]:
         """A chat completion as Deltas (tags split off where the server left them in the text)
         and, last, the GenerationResult."""
         splitter = ThinkSplitter(self.config.think_tags, thinking=opens_thinking)

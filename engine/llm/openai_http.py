@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -191,7 +191,8 @@ class HttpTransport:
                 raise failed.error from failed
         return await self._with_retries(attempt)
 
-    async def stream_events(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def stream_events(self, path: str, body: dict[str, Any]
+                            ) -> AsyncGenerator[dict[str, Any], None]:
         """POST with stream=true and yield each server-sent event's JSON.
 
         Failures before the first event are retried like any request. After it, a drop or a
@@ -228,7 +229,8 @@ class HttpTransport:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
-    async def _events(self, response: httpx.Response, url: str) -> AsyncIterator[dict[str, Any]]:
+    async def _events(self, response: httpx.Response, url: str
+                      ) -> AsyncGenerator[dict[str, Any], None]:
         """Server-sent events (data lines up to a blank line), with a stall timeout per line."""
         lines = response.aiter_lines()
         data: list[str] = []

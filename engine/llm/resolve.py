@@ -58,8 +58,8 @@ def open_backend(model: str | None = None, base_url: str | None = None, **knobs:
             f"{catalogue.DEFAULT_MODEL} fetches the default), a GGUF path or a Hugging Face "
             "repo id such as Qwen/Qwen3-14B-GGUF:Q4_K_M, or --base-url for an "
             "OpenAI-compatible server")
-    config = LlamaCppConfig(**_knobs_for(LlamaCppConfig, knobs, "llama.cpp"))
-    return LlamaCppBackend.load(resolve_model(model), config)
+    settings = LlamaCppConfig(**_knobs_for(LlamaCppConfig, knobs, "llama.cpp"))
+    return LlamaCppBackend.load(resolve_model(model), settings)
 
 
 def _knobs_for(config_type: type, knobs: dict[str, Any], what: str) -> dict[str, Any]:

@@ -406,7 +406,7 @@ def _from_hugging_face(entry: CatalogueModel, cache: ModelCache, tracker: _Track
 def _tqdm_class(tracker: _Tracker) -> type:
     from tqdm import tqdm
 
-    class Forward(tqdm):  # type: ignore[misc]
+    class Forward(tqdm):
         """huggingface_hub's progress bar, reported through our tracker instead of a terminal."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:

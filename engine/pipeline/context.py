@@ -26,6 +26,7 @@ from engine.pipeline.gates import Gates
 from engine.pipeline.prompts import PromptTemplate, load_all
 from engine.problems.judges import unavailable
 from engine.problems.model import ProblemView, TestCase, TestKind, with_prelude
+from engine.sandbox.interface import TestRunner
 from engine.sandbox.types import Program, SandboxLimits, Verdict
 
 Emit = Callable[[ev.Event], Awaitable[None] | None]
@@ -85,7 +86,7 @@ class Usage:
 class Run:
     view: ProblemView
     backend: Backend
-    sandbox: Any  # engine.sandbox.Sandbox (typed loosely: any object with its `run`)
+    sandbox: TestRunner
     config: PipelineConfig
     emit_fn: Emit
     task_id: str

@@ -1,7 +1,10 @@
 """Step gates: a person pauses the runner before a step and steers it.
 
-The runner calls `Gates.wait(step)` before every step it names (probe, plansearch, diversity,
-selftest, select, differential, repair 1, repair 2, ..., final). When the step is one
+The runner calls `Gates.wait(step)` before every step it names: a `GateName` (probe,
+diversity, plansearch, selftest, select, differential, final), or one numbered (repair 1,
+repair 2, ...: `numbered("repair", 1)`). `GATES` is the one list of them; the runner's
+checkpoints, the workbench's re-run menu and a pause set are all checked against it by mypy,
+and the names are what `GateReached.step` holds in the log. When the step is one
 the person asked to pause before, the runner emits `GateReached` and waits until `resolve` is
 called with continue, skip or stop (stop: no more solving; the best candidate so far is
 submitted). A person can also add a test, edit a candidate or pin one as the answer at any time;
@@ -16,10 +19,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NewType, get_args
 
 GateAction = Literal["continue", "skip", "stop"]
 ACTIONS: tuple[GateAction, ...] = ("continue", "skip", "stop")
+
+# The steps a run can pause before, in the order it reaches them.
+GateName = Literal[
+    "probe", "diversity", "plansearch", "selftest", "select", "differential", "repair", "final"
+]
+GATES: tuple[GateName, ...] = get_args(GateName)
+EVERY_STEP: Literal["*"] = "*"  # in a pause set: pause before every step
+
+# A gate's name with the iteration it guards ("repair 2"); `wants` matches it by its name.
+NumberedStep = NewType("NumberedStep", str)
+Step = GateName | NumberedStep  # what `wait` and `GateReached.step` name
+PauseAt = GateName | Literal["*"]
+
+
+def numbered(gate: GateName, n: int) -> NumberedStep:
+    return NumberedStep(f"{gate} {n}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,29 +64,29 @@ UserCommand = AddTest | EditCandidate | PinAnswer
 class Gates:
     """Where to pause, and the person's answers.
 
-    `pause_before`: step names; a name also matches its numbered steps ("repair" pauses before
+    `pause_before`: gate names; a name also matches its numbered steps ("repair" pauses before
     "repair 1", "repair 2", ...); "*" pauses before every step. `policy`, when given, answers
     every gate at once without waiting (scripted steering for tests and headless runs).
     """
 
     def __init__(
         self,
-        pause_before: Iterable[str] = (),
+        pause_before: Iterable[PauseAt] = (),
         *,
-        policy: Callable[[str], GateAction] | None = None,
+        policy: Callable[[Step], GateAction] | None = None,
     ) -> None:
-        self.pause_before: set[str] = set(pause_before)
+        self.pause_before: set[PauseAt] = set(pause_before)
         self._policy = policy
         self._answers: asyncio.Queue[GateAction] = asyncio.Queue()
         self._commands: list[UserCommand] = []
-        self.waiting_on: str | None = None  # the step the runner waits before, if any
+        self.waiting_on: Step | None = None  # the step the runner waits before, if any
 
-    def wants(self, step: str) -> bool:
-        if "*" in self.pause_before or step in self.pause_before:
+    def wants(self, step: Step) -> bool:
+        if EVERY_STEP in self.pause_before or step in self.pause_before:
             return True
         return step.split(" ")[0] in self.pause_before
 
-    async def wait(self, step: str) -> GateAction:
+    async def wait(self, step: Step) -> GateAction:
         if self._policy is not None:
             return self._policy(step)
         self.waiting_on = step

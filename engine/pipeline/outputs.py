@@ -53,7 +53,7 @@ def input_blocks(text: str, *, func_name: str | None = None,
     `signature` (`statement_examples.signature(starter_code, func_name)`) places named
     arguments, reads strings written for other types, and splits a block holding several
     inputs (one value per line for a one-parameter function)."""
-    found: list[str] = []
+    found: list[str | None] = []  # None: a call whose arguments are not JSON
     for section in proposed_tests(text):
         found += _inputs(section.input, signature) if func_name else [section.input]
     found += [test_input for test_input, _ in _dict_tests(text, func_name, signature)]

@@ -11,15 +11,16 @@ iteration (gate "repair N") and skip it or stop.
 from __future__ import annotations
 
 from engine import events as ev
-from engine.pipeline.context import Candidate, KnownTest, Run
+from engine.pipeline.context import Candidate, KnownTest, Run, TestSource
 from engine.pipeline.energy import score_energy
 from engine.pipeline.execution import evaluate_missing
+from engine.pipeline.gates import numbered
 from engine.pipeline.generation import code_from, generate
 from engine.pipeline.problem_text import answer_format, problem_block
 from engine.pipeline.steering import checkpoint
 from engine.problems.model import TestKind
 
-REPAIR_SOURCES = ("public", "self", "user")
+REPAIR_SOURCES: tuple[TestSource, ...] = ("public", "self", "user")
 MAX_FAILURES_SHOWN = 4
 MAX_TEXT_CHARS = 800
 REPAIR_TEMPERATURE = 0.4
@@ -35,7 +36,7 @@ async def repair(run: Run, start: Candidate) -> Candidate:
             break
         perspective = run.config.perspectives[(iteration - 1) % len(run.config.perspectives)]
         action = await checkpoint(
-            run, f"repair {iteration}", f"{parent.id} fails {len(failing)} test(s)"
+            run, numbered("repair", iteration), f"{parent.id} fails {len(failing)} test(s)"
         )
         if action == "skip":
             continue

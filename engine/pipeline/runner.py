@@ -41,6 +41,7 @@ from engine.pipeline.selection import emit_scores, rank
 from engine.pipeline.selftest import selftests
 from engine.pipeline.steering import checkpoint
 from engine.problems.model import ProblemView
+from engine.sandbox.interface import TestRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class SolveOutcome:
 async def solve(
     view: ProblemView,
     backend: Backend,
-    sandbox: object,
+    sandbox: TestRunner,
     config: PipelineConfig,
     emit: Emit,
     gates: Gates | None = None,

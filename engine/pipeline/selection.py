@@ -23,11 +23,24 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 from engine import events as ev
-from engine.pipeline.context import Candidate, Run
+from engine.pipeline.context import Candidate, Run, TestSource
 
-TESTS_FOR_AGREEMENT = ("self", "user")
+TESTS_FOR_AGREEMENT: tuple[TestSource, ...] = ("self", "user")
+
+
+class ScoreParts(TypedDict):
+    """What a candidate's score is made of (CandidateScored's `parts`, as JSON)."""
+
+    examples: str
+    self_tests: str
+    behaviour_group: int
+    agreement: float
+    energy: float
+    disputed_examples: NotRequired[list[str]]
+    energy_ranks: NotRequired[bool]  # False: a trained Lens shown only (engine.lens.gate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +48,7 @@ class Ranked:
     candidate: Candidate
     key: tuple[float, ...]
     score: float
-    parts: dict[str, object]
+    parts: ScoreParts
 
 
 def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
@@ -54,7 +67,7 @@ def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
         codet = agreement.get(candidate.id, 0.0)
         energy = candidate.energy if lens_decides else 0.0
         key = (public, own, group, codet, -energy, -candidate.order)
-        parts: dict[str, object] = {
+        parts: ScoreParts = {
             "examples": f"{pub_passed}/{pub_total}",
             "self_tests": f"{self_passed}/{self_total}",
             "behaviour_group": run.group_size(candidate.id),

@@ -12,11 +12,11 @@ import json
 from engine import events as ev
 from engine.pipeline.context import Run, StopSolving
 from engine.pipeline.execution import evaluate
-from engine.pipeline.gates import AddTest, EditCandidate, GateAction, PinAnswer
+from engine.pipeline.gates import AddTest, EditCandidate, GateAction, PinAnswer, Step
 from engine.problems.model import TestCase
 
 
-async def checkpoint(run: Run, step: str, detail: str = "") -> GateAction:
+async def checkpoint(run: Run, step: Step, detail: str = "") -> GateAction:
     """Apply the person's pending actions, then pause here if they asked to."""
     await apply_user_commands(run)
     if run.gates is None or not run.gates.wants(step):

@@ -36,8 +36,9 @@ def looks_like(row: dict[str, Any]) -> bool:
 
 def parse(row: dict[str, Any], source: Source) -> Problem:
     task_id = req_str(row, "task_id")
-    meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
-    fields = {**meta, **{k: v for k, v in row.items() if v is not None}}
+    meta = row.get("meta")
+    fields = {**(meta if isinstance(meta, dict) else {}),
+              **{k: v for k, v in row.items() if v is not None}}
     statement = _first(fields, "problem_description", "question_title")
     starter = _first(fields, "starter_code", "lang_code", required=False)
     entry_point = req_str(row, "entry_point")

@@ -32,6 +32,8 @@ import sys
 import threading  # imported here, not in every child (it costs ~7 ms)
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
+from types import CodeType
 
 # The imports LiveCodeBench's grader puts in front of stdin and functional programs: the same
 # modules star-imported (builtins last so that e.g. math.pow does not shadow pow), then bound by
@@ -102,8 +104,8 @@ class Server:
         # signal, ptrace, /proc/<pid>/mem read, prlimit and setpriority aimed at the server.
         self.candidate_uid = candidate_uid
         self.program: dict | None = None
-        self.code_obj = None
-        self.setup_obj = None
+        self.code_obj: CodeType | None = None
+        self.setup_obj: CodeType | None = None
         self.prelude: dict = {}
         self.tests_run = 0
 
@@ -168,13 +170,14 @@ class Server:
 
     # ---- one test -------------------------------------------------------------------------
     def run_test(self, test_input: str, limits: dict) -> tuple[dict, tuple[bytes, ...]]:
-        if self.program is None or self.code_obj is None:
+        program, code_obj = self.program, self.code_obj
+        if program is None or code_obj is None:
             return {"error": "no program loaded"}, ()
         self.tests_run += 1
         run_dir = os.path.join(self.work_root, "run")
         input_path = os.path.join(self.work_root, ".stdin")
         with self.as_candidate():
-            self.prepare(run_dir, input_path, test_input)
+            self.prepare(run_dir, input_path, test_input, program["code"])
 
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -190,7 +193,8 @@ class Server:
                 os.close(out_r)
                 os.close(err_r)
                 os.close(res_r)
-                self.child(test_input, input_path, run_dir, limits, out_w, err_w, res_w, nproc_base)
+                self.child(program, code_obj, test_input, input_path, run_dir, limits, out_w,
+                           err_w, res_w, nproc_base)
             finally:
                 os._exit(70)
         os.close(out_w)
@@ -201,7 +205,7 @@ class Server:
             self.wipe_work_root()
         return header, payloads
 
-    def prepare(self, run_dir: str, input_path: str, test_input: str) -> None:
+    def prepare(self, run_dir: str, input_path: str, test_input: str, code: str) -> None:
         """A fresh work dir: nothing of the last test, the program's source, the input."""
         self.wipe_work_root()
         os.mkdir(run_dir)
@@ -209,10 +213,10 @@ class Server:
             f.write(encode(test_input))
         source = os.path.join(self.work_root, SOURCE_NAME)
         with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
-            f.write(self.program["code"])
+            f.write(code)
 
     @contextlib.contextmanager
-    def as_candidate(self):
+    def as_candidate(self) -> Iterator[None]:
         """Touch the work dirs with the candidate's file permissions: what it made there is
         ours to delete (the server holds no CAP_DAC_OVERRIDE or CAP_FOWNER under bubblewrap)
         and what we make is its to use. Only while no candidate process exists: the
@@ -365,6 +369,8 @@ class Server:
 
     def child(
         self,
+        program: dict,
+        code_obj: CodeType,
         test_input: str,
         input_path: str,
         run_dir: str,
@@ -388,30 +394,30 @@ class Server:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the server ignores it
         reopen_stdio()
-        hide_modules(self.program.get("hidden_modules") or ())
-        kind = self.program["kind"]
+        hide_modules(program.get("hidden_modules") or ())
+        kind = program["kind"]
         if kind == "stdin":
-            code = run_stdin_program(self.code_obj, self.prelude)
+            code = run_stdin_program(code_obj, self.prelude)
         elif kind == "functional":
-            code = run_functional(
-                self.code_obj, self.prelude, self.program.get("func_name"), test_input
-            )
+            code = run_functional(code_obj, self.prelude, program.get("func_name"), test_input)
         else:
-            code = run_assert(self.code_obj, self.setup_obj, test_input)
+            code = run_assert(code_obj, self.setup_obj, test_input)
         finish(code)
 
 
 # ---- harnesses (run in the child) -----------------------------------------------------------
 
 
-def hide_modules(names) -> None:
+def hide_modules(names: Iterable[str]) -> None:
     """Make these top-level modules unimportable, as on a judge that does not install them:
     `import sortedcontainers` raises ModuleNotFoundError. In the child only, before the
     candidate runs; a module the server itself imported is not among them."""
     for name in names:
         for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
             del sys.modules[loaded]
-        sys.modules[name] = None  # the import system's own "not available" marker
+        # the import system's own "not available" marker, which typeshed's
+        # dict[str, ModuleType] does not allow for
+        sys.modules[name] = None  # type: ignore[assignment]
 
 
 def encode(text: str) -> bytes:
@@ -467,7 +473,7 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def run_stdin_program(code_obj, prelude: dict) -> int:
+def run_stdin_program(code_obj: CodeType, prelude: dict) -> int:
     namespace = fresh_main(prelude)
     try:
         exec(code_obj, namespace)
@@ -478,7 +484,9 @@ def run_stdin_program(code_obj, prelude: dict) -> int:
     return 0
 
 
-def run_functional(code_obj, prelude: dict, func_name: str | None, test_input: str) -> int:
+def run_functional(
+    code_obj: CodeType, prelude: dict, func_name: str | None, test_input: str
+) -> int:
     namespace = fresh_main(prelude)
     try:
         exec(code_obj, namespace)
@@ -523,7 +531,7 @@ def run_functional(code_obj, prelude: dict, func_name: str | None, test_input: s
     return 0
 
 
-def run_assert(code_obj, setup_obj, test_code: str) -> int:
+def run_assert(code_obj: CodeType, setup_obj: CodeType | None, test_code: str) -> int:
     namespace = fresh_main(None)
     try:
         exec(code_obj, namespace)
@@ -578,9 +586,10 @@ def reopen_stdio() -> None:
             buffered, encoding="utf-8", errors=errors, newline="\n", line_buffering=line_buffering
         )
 
-    sys.stdin = sys.__stdin__ = stream(0, "rb", "surrogateescape", False)
-    sys.stdout = sys.__stdout__ = stream(1, "wb", "surrogateescape", False)
-    sys.stderr = sys.__stderr__ = stream(2, "wb", "backslashreplace", True)
+    # typeshed marks sys.__std*__ Final; a fresh interpreter sets them to these streams
+    sys.stdin = sys.__stdin__ = stream(0, "rb", "surrogateescape", False)  # type: ignore[misc]
+    sys.stdout = sys.__stdout__ = stream(1, "wb", "surrogateescape", False)  # type: ignore[misc]
+    sys.stderr = sys.__stderr__ = stream(2, "wb", "backslashreplace", True)  # type: ignore[misc]
 
 
 def set_limits(limits: dict, nproc_base: int) -> None:
@@ -665,7 +674,7 @@ def count_own_processes() -> int:
     return count
 
 
-def make_writable_and_retry(function, path, _exc) -> None:
+def make_writable_and_retry(function: Callable[[str], object], path: str, _exc: object) -> None:
     os.chmod(os.path.dirname(path), 0o700)
     with contextlib.suppress(OSError):
         os.chmod(path, 0o700)

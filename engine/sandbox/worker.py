@@ -64,6 +64,7 @@ class Worker:
             start_new_session=True,
             limit=1 << 20,
         )
+        assert self.process.stdout is not None  # stdout=PIPE above
         try:
             line = await asyncio.wait_for(self.process.stdout.readline(), START_TIMEOUT_S)
         except TimeoutError:
