@@ -101,7 +101,7 @@ class AtlasApp(FolderSync, SolvingActions, CandidateActions, ViewActions):
         if self.watcher is not None:
             self.watcher.stop()
         if self.solver is not None:
-            self.solver.cancel_all()
+            await self.solver.stop()
         self.bridge.stop()
         await self.resources.close()
         if self.store is not None:

@@ -199,6 +199,14 @@ class SolveQueue:
         self.waiting.clear()
         self.cancel()
 
+    async def stop(self) -> None:
+        """Cancel everything and wait until the running task has logged its end (the store is
+        closed after this, on quitting)."""
+        running = self.running
+        self.cancel_all()
+        if running is not None:
+            await asyncio.gather(running.job, return_exceptions=True)
+
     def pin(self, candidate_id: str) -> bool:
         if self.running is None:
             return False

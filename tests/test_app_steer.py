@@ -114,3 +114,38 @@ async def test_every_step_the_pipeline_pauses_before_is_one_the_rerun_menu_offer
     reached = {step.split(" ")[0] for step in seen}
     assert {"probe", "repair", "final"} <= reached  # the run went through its steps
     assert reached <= set(PHASES), reached - set(PHASES)
+
+
+async def test_quitting_while_a_task_runs_logs_its_end_before_the_store_closes(
+    tmp_path: Path, sandbox: Sandbox,
+) -> None:
+    class ClosesAtOnce:
+        """The sandbox, closed without yielding to the loop (as a backend in a thread is): the
+        cancelled task gets no turn between the cancel and the store's close."""
+
+        def __init__(self, box: Sandbox) -> None:
+            self._box = box
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._box, name)
+
+        def close(self) -> None:
+            pass
+
+    store_path = tmp_path / "s.sqlite"
+    app = create_app(make_folder(tmp_path / "problems"), Config(condition="D"),
+                     backend_factory=slow_backend, sandbox_factory=lambda: ClosesAtOnce(sandbox),
+                     store_path=store_path, watch=False, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await highlight(pilot, app, "sum-two")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: (app.current_state() or TaskState()).streams != {},
+                         "a generation streaming")
+        await pilot.press("q")  # quit mid-generation
+    from engine.events import TaskFinished
+    from engine.store import Store
+
+    store = Store(store_path, readonly=True)
+    (task,) = store.tasks()
+    ends = [e for e in store.events(task.task_id) if isinstance(e, TaskFinished)]
+    assert [e.status for e in ends] == ["cancelled"]  # logged, not lost to a closed store
