@@ -24,6 +24,12 @@ LLM: dict[str, tuple[type, tuple[str, ...], str]] = {
     "cache_type_k": (str, ("llama.cpp",), "KV cache type of K (f16, q8_0, ...)"),
     "cache_type_v": (str, ("llama.cpp",), "KV cache type of V (quantized needs flash_attn)"),
     "embedding_ctx": (int, ("llama.cpp",), "at most this many tokens of a text are embedded"),
+    "embeddings": (bool, ("llama.cpp",), "embed candidates for the Lens (false: no embedding "
+                   "context, less memory; energies stay equal)"),
+    "n_seq_max": (int, ("llama.cpp",), "sequences the context holds at once (batched answers "
+                  "and kept prefixes)"),
+    "repack_weights": (bool, ("llama.cpp",), "repacked weights for faster CPU kernels (false "
+                       "where those kernels crash)"),
     "chat_template": (str, ("llama.cpp", "openai"),
                       "Jinja chat template or a known name (chatml); default: the model's"),
     "template_variables": (dict, ("llama.cpp", "openai"),

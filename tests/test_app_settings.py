@@ -176,9 +176,15 @@ async def test_llama_cpp_messages_that_suggest_a_setting_name_one_that_exists(
     with pytest.raises(BackendError) as flash:
         await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(cache_type_v="q8_0",
                                                               flash_attn=False))
+    with pytest.raises(BackendError) as sequences:
+        await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(n_seq_max=0))
+    async with await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(embeddings=False)) as plain:
+        with pytest.raises(BackendError) as no_embeddings:
+            await plain.embed("x")
     oom = str(loading.value)
     assert "Out of memory?" in oom and "n_ctx" in oom and "n_gpu_layers" in oom
-    for message in (oom, str(full.value), str(flash.value)):
+    for message in (oom, str(full.value), str(flash.value), str(sequences.value),
+                    str(no_embeddings.value)):
         named = set(re.findall(r"\bllm\.(\w+)", message))
         assert named and named <= set(LLM), (message, named - set(LLM))
         assert not re.search(r"(?<![.\w])(n_ctx|flash_attn|cache_type_v)=", message), message

@@ -332,7 +332,8 @@ class LlamaCppBackend:
         self._require_open()
         embedder = self._embedder
         if embedder is None:
-            raise BackendError("embeddings are off for this backend (config embeddings=False)")
+            raise BackendError("embeddings are off for this backend (setting llm.embeddings = "
+                               "false)")
         return await self._owner.call(lambda: embedder.embed(text))
 
     async def close(self) -> None:
@@ -448,7 +449,7 @@ def _check_config(config: LlamaCppConfig) -> None:
             raise BackendError(f"unknown KV cache type {name!r}; use one of "
                                f"{', '.join(KV_CACHE_TYPES)}")
     if not 1 <= config.n_seq_max <= llama_cpp.llama_max_parallel_sequences():
-        raise BackendError(f"n_seq_max must be between 1 and "
+        raise BackendError(f"llm.n_seq_max must be between 1 and "
                            f"{llama_cpp.llama_max_parallel_sequences()}, not {config.n_seq_max}")
     if config.pooling not in _POOLING:
         raise BackendError(f"unknown pooling {config.pooling!r}; use mean or last")
