@@ -168,10 +168,11 @@ async def test_kept_self_tests_are_checked_against_the_reference_after_the_run(
     assert "1/2 kept ones correct by the dataset's reference" in checked.to_text()
 
 
-async def _run_with(path: Path, right: set[str]) -> None:
+async def _run_with(path: Path, right: set[str], prefix: str = "p") -> None:
     grader = SubprocessGrader()
+    problems = [dataclasses.replace(p, id=p.id.replace("p", prefix)) for p in _problems(6)]
     with Store(path) as store:
-        await run_bench(_problems(6), BACKEND, None, Config(), store,
+        await run_bench(problems, BACKEND, None, Config(), store,
                         solver=PerProblemSolver(right, grader), grader=grader)
 
 
@@ -204,6 +205,31 @@ async def test_compare_gives_the_figures_computed_by_hand(tmp_path: Path) -> Non
     assert "| a | D | 3/6 | 50.0% | 18.8% to 81.2% |" in result.output
     data = json.loads((tmp_path / "c.json").read_text())
     assert data["common_problems"] == 6 and data["pairs"][0]["a_only"] == 2
+
+
+async def test_compare_pools_one_condition_over_two_datasets(tmp_path: Path) -> None:
+    """`a1.sqlite+a2.sqlite`: one run over both datasets' problems, for one paired test."""
+    a1, b1, a2, b2 = (tmp_path / f"{n}.sqlite" for n in ("a1", "b1", "a2", "b2"))
+    await _run_with(a1, {"p1", "p2", "p3"})
+    await _run_with(b1, {"p2", "p4"})
+    await _run_with(a2, {"q1"}, prefix="q")
+    await _run_with(b2, {"q1", "q2", "q3", "q4"}, prefix="q")
+    result = CliRunner().invoke(main, ["bench", "compare", f"{a1}+{a2}", f"{b1}+{b2}",
+                                       "--json", str(tmp_path / "c.json")])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert data["common_problems"] == 12
+    assert [(r["label"], r["solved"]) for r in data["runs"]] == [("a1+a2", 4), ("b1+b2", 6)]
+    [pair] = data["pairs"]
+    # a wins p1, p3; b wins p4, q2, q3, q4; both p2, q1: exact McNemar on 2 vs 4
+    assert (pair["both"], pair["a_only"], pair["b_only"], pair["neither"]) == (2, 2, 4, 4)
+    assert pair["p_value"] == pytest.approx(2 * (1 + 6 + 15) / 64)
+
+    refused = CliRunner().invoke(main, ["bench", "compare", f"{a1}+{b1}", str(a2)])
+    assert refused.exit_code != 0 and "share problem ids" in refused.output
+    missing = CliRunner().invoke(main, ["bench", "compare", f"{a1}+{tmp_path / 'no.sqlite'}",
+                                        str(a2)])
+    assert missing.exit_code != 0 and "no store file" in missing.output
 
 
 def test_mcnemar_and_wilson_match_published_values() -> None:

@@ -360,19 +360,32 @@ async def _check(run: Path, report: Any, problems: list[Any], allow_rlimits_only
 
 
 @bench_group.command("compare")
-@click.argument("runs", nargs=-1, required=True, type=_RUN_FILE)
+@click.argument("runs", nargs=-1, required=True)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the comparison as JSON here.")
 @click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the Markdown table here.")
-def compare_cmd(runs: tuple[Path, ...], json_out: Path | None, md_out: Path | None) -> None:
+def compare_cmd(runs: tuple[str, ...], json_out: Path | None, md_out: Path | None) -> None:
     """Compare runs on their common problems: strict pass@1 with 95% intervals, problems won
-    and lost between each pair, McNemar's paired test, tokens and time per problem."""
-    from engine.bench.compare import compare_runs
+    and lost between each pair, McNemar's paired test, tokens and time per problem.
+
+    A RUN is a store file, or several joined with + (one condition on different datasets,
+    e.g. he-A.sqlite+mbpp-A.sqlite), compared as one run over all their problems."""
+    from engine.bench.compare import compare_runs, pooled
 
     if len(runs) < 2:
         raise click.UsageError("compare needs at least two runs")
-    reports = [_read_report(path) for path in runs]
+    reports = []
+    for run in runs:
+        paths = [Path(part) for part in run.split("+")]
+        for path in paths:
+            if not path.is_file():
+                raise click.BadParameter(f"no store file {path}", param_hint="RUNS")
+        parts = [_read_report(path) for path in paths]
+        try:
+            reports.append(parts[0] if len(parts) == 1 else pooled(parts))
+        except ValueError as exc:
+            raise click.BadParameter(f"{run}: {exc}", param_hint="RUNS") from exc
     comparison = compare_runs(reports, _labels(runs))
     if not comparison.common:
         raise click.ClickException("the runs share no problem with tests to grade on")
@@ -384,13 +397,18 @@ def compare_cmd(runs: tuple[Path, ...], json_out: Path | None, md_out: Path | No
         json_out.write_text(comparison.dumps() + "\n", encoding="utf-8")
 
 
-def _labels(paths: tuple[Path, ...]) -> list[str]:
-    """Each run's file name without its suffix; with the folder when two names clash."""
-    stems = [p.stem for p in paths]
+def _labels(runs: tuple[str, ...]) -> list[str]:
+    """Each run's file name without its suffix (pooled ones joined by +); with the folder when
+    two names clash."""
+    def label(run: str, folder: bool) -> str:
+        paths = [Path(part) for part in run.split("+")]
+        return "+".join(f"{p.parent.name}/{p.stem}" if folder else p.stem for p in paths)
+
+    stems = [label(run, False) for run in runs]
     if len(set(stems)) == len(stems):
         return stems
-    labels = [f"{p.parent.name}/{p.stem}" for p in paths]
-    return labels if len(set(labels)) == len(labels) else [str(p) for p in paths]
+    labels = [label(run, True) for run in runs]
+    return labels if len(set(labels)) == len(labels) else list(runs)
 
 
 @bench_group.command("export")

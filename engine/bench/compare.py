@@ -98,6 +98,34 @@ class Comparison:
         return "\n".join(lines) + "\n"
 
 
+def pooled(reports: Sequence[BenchReport]) -> BenchReport:
+    """Several runs of one condition on different datasets as one run (their problems side by
+    side), for a paired test over all of them. Only what a comparison reads is pooled (the
+    problems' rows and the counts); per-phase figures stay in each run's own report."""
+    if not reports:
+        raise ValueError("nothing to pool")
+    conditions = {r.condition for r in reports}
+    if len(conditions) > 1:
+        raise ValueError(f"runs of different conditions ({', '.join(sorted(conditions))}) "
+                         "cannot be pooled into one")
+    ids = [row.problem_id for r in reports for row in r.rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError("the runs share problem ids: pool runs on different datasets")
+    return BenchReport(
+        session_id="+".join(r.session_id for r in reports),
+        title=" + ".join(r.title for r in reports),
+        condition=reports[0].condition,
+        n_problems=sum(r.n_problems for r in reports),
+        n_finished=sum(r.n_finished for r in reports),
+        n_solved=sum(r.n_solved for r in reports),
+        n_oracle=sum(r.n_oracle for r in reports),
+        n_oracle_known=sum(r.n_oracle_known for r in reports),
+        n_public_fallback=sum(r.n_public_fallback for r in reports),
+        n_no_tests=sum(r.n_no_tests for r in reports),
+        rows=tuple(row for r in reports for row in r.rows),
+    )
+
+
 def compare_runs(reports: Sequence[BenchReport], labels: Sequence[str]) -> Comparison:
     """Compare runs (their reports, each with a label) on their common problems."""
     if len(reports) != len(labels) or len(set(labels)) != len(labels):
