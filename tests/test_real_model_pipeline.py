@@ -79,8 +79,8 @@ async def test_every_phase_runs_and_no_generation_hits_its_limit(
     model: Backend, sandbox: Sandbox
 ) -> None:
     """Every step forced on (no early exit, self-tests and S* even when the examples decide, no
-    search budget), small k: the run finishes with each phase's events, every generation ends by itself or by
-    the loop guard, and exactly one answer is submitted and graded."""
+    search budget), small k: the run finishes with each phase's events, every generation ends
+    by itself or by the loop guard, and exactly one answer is submitted and graded."""
     config = PipelineConfig.preset(
         "full", early_exit=False, stop_when_passing=False, only_when_undecided=False,
         adaptive_k=False, k=2, n_plans=1, n_diverse=1, selftest_generations=2,
