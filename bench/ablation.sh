@@ -13,6 +13,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 model="${MODEL:-qwen2.5-coder-0.5b}"
+# The pipeline's own defaults, whatever a settings file on this machine says.
+export ATLAS_CONFIG="${ATLAS_CONFIG:-/nonexistent/atlas-tui-ablation.toml}"
 data="${ATLAS_DATA:-$root/../shared/data}"
 out=bench/results/ablation
 mkdir -p "$out"

@@ -30,7 +30,7 @@ def test_bad_arguments_are_refused_clearly(tmp_path: Path) -> None:
     code, text = _bench(str(EXAMPLES), "--out", out, "--set", "no_such_knob=3")
     assert code == 2 and "unknown pipeline knob" in text
     code, text = _bench(str(EXAMPLES), "--out", out, "--set", "k")
-    assert code == 2 and "is not KNOB=VALUE" in text
+    assert code == 2 and "expected KEY=VALUE" in text
     not_a_store = tmp_path / "notes.sqlite"
     not_a_store.write_text("not a database" * 200)
     code, text = _bench(str(EXAMPLES), "--out", str(not_a_store))
@@ -79,3 +79,36 @@ def test_a_whole_run_on_the_tiny_gguf_grades_reports_and_resumes(tiny_gguf: Path
     assert "3 problem(s) finished earlier were not redone" in text
     with Store(out, readonly=True) as store:
         assert [t.task_id for t in store.tasks()] == [t.task_id for t in tasks]
+
+
+@pytest.mark.parametrize("command", ["bench", "solve"])
+def test_a_backend_setting_reaches_the_model_from_the_flag_the_environment_and_the_file(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--set llm.n_ctx=...` (as the out-of-memory advice says), ATLAS_LLM__N_CTX and [llm] in
+    the settings file each reach the backend `bench` and `solve` open; a flag wins."""
+    from engine.llm import resolve
+    from engine.llm.base import BackendError
+
+    opened: list[dict[str, object]] = []
+
+    def open_backend(model: object, base_url: object, **knobs: object) -> None:
+        opened.append(knobs)
+        raise BackendError("stop here")  # the settings are what is checked
+
+    monkeypatch.setattr(resolve, "open_backend", open_backend)
+    monkeypatch.delenv("ATLAS_LLM__N_CTX", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text("[llm]\nn_ctx = 1024\nn_threads = 1\n")
+    monkeypatch.setenv("ATLAS_CONFIG", str(config))
+    args = {"bench": ["bench", str(EXAMPLES), "--out", str(tmp_path / "r.sqlite")],
+            "solve": ["solve", str(EXAMPLES / "sum-of-two.md"),
+                      "--store", str(tmp_path / "s.sqlite")]}[command]
+    model = ["--model", str(tmp_path / "m.gguf")]
+    for extra, env, expected in (([], None, 1024), ([], "2048", 2048),
+                                 (["--set", "llm.n_ctx=4096"], "2048", 4096)):
+        if env is not None:
+            monkeypatch.setenv("ATLAS_LLM__N_CTX", env)
+        result = CliRunner().invoke(main, [*args, *model, *extra])
+        assert result.exit_code == 1 and "stop here" in result.output, result.output
+        assert opened[-1]["n_ctx"] == expected and opened[-1]["n_threads"] == 1

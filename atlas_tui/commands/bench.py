@@ -23,6 +23,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from atlas_tui.commands.open import config_from_flags
+
 CONDITIONS = ("A", "B", "C", "D", "full")
 SUBCOMMANDS = ("run", "report", "compare", "export")
 
@@ -84,9 +86,10 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.da
               help="Skip the oracle ceiling (grades only the submitted answer).")
 @click.option("--allow-rlimits-only", is_flag=True,
               help="Run even where neither bubblewrap nor unshare isolation is available.")
-@click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
-              help="Override one pipeline knob (VALUE is JSON, or text), e.g. --set k=3 "
-              "--set max_tokens=2048. Repeatable.")
+@click.option("--set", "knobs", multiple=True, metavar="KEY=VALUE",
+              help="A pipeline knob (VALUE is JSON, or text), e.g. --set k=3 --set "
+              "max_tokens=2048, or any setting by its dotted name, e.g. --set llm.n_ctx=4096. "
+              "Repeatable; the settings file and ATLAS_* variables apply beneath.")
 @click.option("--lens", "lens_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A trained Lens artifact (default: the model's own, if `lens train` made one).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
@@ -103,7 +106,11 @@ def run_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
     from engine.store import Store, StoreError
 
     console = Console(stderr=True)
-    config = _config(condition, knobs)
+    # the settings ([llm], [pipeline], ATLAS_*) under this command's flags, as solve does
+    settings = config_from_flags(None, knobs, {"model": model, "base_url": base_url,
+                                               "condition": condition})
+    config = settings.pipeline_config()
+    model, base_url = settings.model, settings.base_url
     loaded = load(dataset)
     for error in loaded.errors:
         console.print(f"[yellow]skipped[/] {error}", highlight=False)
@@ -143,7 +150,7 @@ def run_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
     try:
         session_id = asyncio.run(_run(problems, store, config, jobs, resume, retry_errors,
                                       model, base_url, not no_oracle, allow_rlimits_only,
-                                      dataset, console, lens_path))
+                                      dataset, console, lens_path, settings.backend_knobs()))
     except BenchError as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
@@ -164,7 +171,8 @@ def run_cmd(dataset: Path, out: Path, condition: str, jobs: int, resume: bool,
 async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: bool,
                retry_errors: bool, model: str | None, base_url: str | None, oracle: bool,
                allow_rlimits_only: bool, dataset: Path, console: Console,
-               lens_path: Path | None = None) -> str:
+               lens_path: Path | None = None,
+               backend_knobs: dict[str, Any] | None = None) -> str:
     from engine.bench import run_bench
     from engine.events import TokenDelta
     from engine.lens.scorer import lens_for
@@ -175,7 +183,8 @@ async def _run(problems: list[Any], store: Any, config: Any, jobs: int, resume: 
 
     model = model_or_default(model, base_url)
     try:
-        backend = open_backend(model, base_url, **_server_knobs(model, base_url, jobs))
+        backend = open_backend(model, base_url, **{**(backend_knobs or {}),
+                                                   **_server_knobs(model, base_url, jobs)})
     except (BackendError, OSError, ValueError) as exc:
         raise click.ClickException(f"cannot open the model: {exc}") from exc
     try:
@@ -248,26 +257,6 @@ def _server_knobs(model: str | None, base_url: str | None, jobs: int) -> dict[st
                    if f.name == "max_concurrency")
     assert isinstance(default, int)
     return {"max_concurrency": max(jobs, default)}
-
-
-def _config(condition: str, knobs: tuple[str, ...]) -> Any:
-    """The condition's preset with `--set` overrides; a wrong knob is a usage error."""
-    from engine.pipeline.config import PipelineConfig
-
-    overrides: dict[str, Any] = {}
-    for knob in knobs:
-        name, sep, text = knob.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{knob!r} is not KNOB=VALUE", param_hint="--set")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        overrides[name.strip()] = tuple(value) if isinstance(value, list) else value
-    try:
-        return PipelineConfig.preset(condition, **overrides)
-    except TypeError as exc:
-        raise click.BadParameter(f"unknown pipeline knob: {exc}", param_hint="--set") from exc
 
 
 def _print_report(console: Console, report: Any) -> None:

@@ -3,6 +3,7 @@ settings flags are shared with `atlas-tui config`, which shows what they make.""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from atlas_tui.config import (
     load_config,
 )
 from atlas_tui.knobs import parse_text
+from engine.pipeline.config import PipelineConfig
 
 _OPTIONS = (
     click.option("--model", "-m", help="A catalogue name (atlas-tui models list), a GGUF file, "
@@ -58,16 +60,41 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def set_flags(settings: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`--set KEY=VALUE` flags: settings by their dotted name (llm.n_ctx, pipeline.D.k,
+    limits.time_s), and bare pipeline knobs (k, seed), which are the running condition's."""
+    knobs = {f.name for f in dataclasses.fields(PipelineConfig)} - {"condition"}
+    flat: dict[str, Any] = {}
+    bare: dict[str, Any] = {}
+    for setting in settings:
+        name, sep, raw = setting.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise click.BadParameter(f"{setting!r}: expected KEY=VALUE", param_hint="--set")
+        if "." not in name:
+            if name.replace("-", "_") not in knobs:
+                raise click.BadParameter(
+                    f"{setting!r}: unknown pipeline knob {name!r}; a knob is one of "
+                    f"{', '.join(sorted(knobs))}, and other settings go by their dotted name "
+                    "(llm.n_ctx; `atlas-tui config` lists them)", param_hint="--set")
+            bare[name.replace("-", "_")] = parse_text(raw)
+        else:
+            flat[name] = parse_text(raw)
+    return flat, bare
+
+
 def config_from_flags(config_file: Path | None, settings: tuple[str, ...],
                       flags: dict[str, Any]) -> Config:
     """The layered config with these flags on top; a bad one is a click error naming it."""
     flat: dict[str, Any] = {_FLAGS[name]: value for name, value in flags.items()}
-    for setting in settings:
-        name, sep, raw = setting.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{setting!r}: expected KEY=VALUE", param_hint="--set")
-        flat[name.strip()] = parse_text(raw)
+    dotted, bare = set_flags(settings)
+    flat.update(dotted)
     try:
+        config = load_config(path=config_file, flags=flat)
+        if not bare:
+            return config
+        # a bare knob is the running condition's, so it wins over that condition's own table
+        flat.update({f"pipeline.{config.condition}.{k}": v for k, v in bare.items()})
         return load_config(path=config_file, flags=flat)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc

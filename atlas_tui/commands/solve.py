@@ -13,7 +13,6 @@ the model, [llm] backend knobs, [pipeline] knobs), under this command's own flag
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import re
 import time
@@ -25,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from atlas_tui.config import ConfigError, load_config
+from atlas_tui.commands.open import config_from_flags
 from engine import events as ev
 from engine.pipeline.config import CONDITIONS, PipelineConfig
 from engine.problems import Problem, load
@@ -43,8 +42,9 @@ REFRESH_PER_S = 8
 @click.option("--model", help="Catalogue name, GGUF path or Hugging Face repo id (or the "
               "server's model name). Default: the default catalogue model, when it is here.")
 @click.option("--base-url", help="An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
-@click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
-              help="Set a pipeline knob, e.g. --set k=3 --set repair_iterations=5 (repeatable).")
+@click.option("--set", "knobs", multiple=True, metavar="KEY=VALUE",
+              help="A pipeline knob, e.g. --set k=3 --set repair_iterations=5, or any setting "
+              "by its dotted name, e.g. --set llm.n_ctx=4096 (repeatable).")
 @click.option("--store", type=click.Path(dir_okay=False, path_type=Path),
               help="Session store (default: <problem folder>/.atlas/sessions.sqlite).")
 @click.option("--answer", "answer_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -61,12 +61,9 @@ def solve_cmd(problem: Path, problem_id: str | None, condition: str | None, mode
     """Solve one PROBLEM (a file or folder; --id picks one) and grade the answer."""
     chosen = _pick(problem, problem_id)
     # the workbench's settings ([llm], [pipeline], ATLAS_*), then this command's flags
-    try:
-        settings = load_config(flags={"model": model, "base_url": base_url,
-                                      "condition": condition})
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    config = settings.pipeline_config().with_overrides(**_parse_knobs(knobs))
+    settings = config_from_flags(None, knobs, {"model": model, "base_url": base_url,
+                                               "condition": condition})
+    config = settings.pipeline_config()
     model, base_url = settings.model, settings.base_url
     backend_knobs = settings.backend_knobs()
     home = (problem if problem.is_dir() else problem.parent) / ".atlas"
@@ -105,24 +102,6 @@ def _pick(path: Path, problem_id: str | None) -> Problem:
         f"{path} holds {len(loaded.problems)} problems; pick one with --id "
         f"(for example --id {loaded.problems[0].id})"
     )
-
-
-def _parse_knobs(knobs: tuple[str, ...]) -> dict[str, Any]:
-    fields = {f.name: f for f in dataclasses.fields(PipelineConfig)}
-    parsed: dict[str, Any] = {}
-    for knob in knobs:
-        name, sep, raw = knob.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep or name not in fields or name == "condition":
-            known = ", ".join(sorted(n for n in fields if n != "condition"))
-            raise click.BadParameter(f"{knob!r}: expected KNOB=VALUE with KNOB one of: {known}",
-                                     param_hint="--set")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw  # a bare string
-        parsed[name] = tuple(value) if isinstance(value, list) else value
-    return parsed
 
 
 async def _solve(problem: Problem, config: PipelineConfig, model: str | None,
