@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from engine import events as ev
 from engine.lens.collect import code_lengths, task_labels
+from engine.pipeline.selection import disputed
 
 if TYPE_CHECKING:
     from engine.store import Store
@@ -179,12 +180,9 @@ def _public_fractions(events: Sequence[ev.Event], order: list[str]) -> dict[str,
         if isinstance(e, ev.TestRun) and e.test_id in public:
             verdicts[(e.candidate_id, e.test_id)] = e.verdict == "AC"
     codes = {e.candidate_id: e.code.strip() for e in events if isinstance(e, ev.CandidateCreated)}
-    disputed: set[str] = set()
-    if len(set(codes.values())) >= 2:
-        ran = {tid for (_, tid) in verdicts}
-        disputed = ran - {tid for (_, tid), ok in verdicts.items() if ok}
+    left_out = disputed(verdicts, len(set(codes.values())))
     fractions = {}
     for cid in order:
-        results = [ok for (c, tid), ok in verdicts.items() if c == cid and tid not in disputed]
+        results = [ok for (c, tid), ok in verdicts.items() if c == cid and tid not in left_out]
         fractions[cid] = sum(results) / len(results) if results else 1.0
     return fractions

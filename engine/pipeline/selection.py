@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
@@ -84,15 +85,23 @@ def rank(run: Run, pool: list[Candidate]) -> list[Ranked]:
 
 
 def disputed_examples(run: Run, pool: list[Candidate]) -> set[str]:
-    """Public examples that no candidate passes, among two or more distinct programs: such an
-    example is as likely wrong as every program, so it decides nothing."""
-    if len({c.code.strip() for c in pool}) < 2:
-        return set()
-    ran = {tid for (cid, tid) in run.outcomes if run.tests[tid].source == "public"}
-    passed = {
-        tid for (cid, tid), outcome in run.outcomes.items() if tid in ran and outcome.passed
+    """Public examples that no candidate passes, among two or more distinct programs."""
+    verdicts = {
+        key: outcome.passed
+        for key, outcome in run.outcomes.items()
+        if run.tests[key[1]].source == "public"
     }
-    return ran - passed
+    return disputed(verdicts, len({c.code.strip() for c in pool}))
+
+
+def disputed(verdicts: Mapping[tuple[str, str], bool], distinct_programs: int) -> set[str]:
+    """Of the tests run ((candidate, test) -> passed), those that no candidate passes, when two
+    or more distinct programs ran: such an example is as likely wrong as every program, so it
+    decides nothing. (Also replayed from stored events by engine.lens.replay.)"""
+    if distinct_programs < 2:
+        return set()
+    ran = {tid for _, tid in verdicts}
+    return ran - {tid for (_, tid), passed in verdicts.items() if passed}
 
 
 async def emit_scores(run: Run, ranked: list[Ranked]) -> None:
