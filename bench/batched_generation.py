@@ -15,7 +15,8 @@ Reported: total generated tokens per second (wall clock) and prompt tokens prefi
 prompt lookup (n-gram speculation) on a repair-like prompt, whose answer repeats the program
 in the prompt: greedy, `prompt_lookup` 0 against 8, alone and 3 at once.
 
-    .venv/bin/python bench/batched_generation.py [--tokens 64] [--model PATH] [--threads 1]
+    .venv/bin/python bench/batched_generation.py [--tokens 64] [--model PATH] [--threads 1,2]
+                                                 [--ks 1,3,8] [--no-lookup]
 """
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ sys.path.insert(0, str(ROOT))
 from engine.llm.base import ChatMessage, GenerationRequest, SamplingParams  # noqa: E402
 from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig  # noqa: E402
 
-DEFAULT_MODEL = Path(os.environ.get("ATLAS_REAL_MODEL",
-                                    "/work/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"))
+
+def default_model() -> Path | None:
+    """The project's default model as set-up fetched it (verified by digest)."""
+    from engine.models.catalogue import DEFAULT_MODEL, get
+    from engine.models.pull import local
+
+    return local(get(DEFAULT_MODEL))
+
 
 STATEMENT = """You are given an array a of n integers and q queries. Each query is a pair (l, r)
 and asks for the number of distinct values among a[l], a[l+1], ..., a[r] (1-indexed).
@@ -139,25 +146,41 @@ async def main() -> None:
     parser.add_argument("--ks", default="1,3,8")
     # one thread count for single-token and batched decodes: llama-cpp-python's defaults differ
     # (half the cores for one token, all for a batch), which would compare thread counts, and
-    # on a loaded machine threads that wait for each other at every step are slower than one
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    # on a loaded machine threads that wait for each other at every step are slower than one;
+    # several counts ("1,2") run one after another in this run, each with its own backend
+    parser.add_argument("--threads", default="1", help="thread counts, comma-separated")
+    parser.add_argument("--no-lookup", action="store_true", help="skip prompt lookup")
+    parser.add_argument("--model", type=Path, help="a GGUF file (default: the default model)")
     args = parser.parse_args()
-    if not args.model.is_file():
-        sys.exit(f"no model at {args.model}: set ATLAS_REAL_MODEL or pass --model")
+    args.model = args.model or default_model()
+    if args.model is None or not args.model.is_file():
+        sys.exit(f"no model at {args.model}: run scripts/setup.sh or pass --model")
+    ks = [int(x) for x in args.ks.split(",")]
+    first_rates: dict[int, float] = {}  # k -> sequential tok/s at the first thread count
+    for threads in (int(x) for x in args.threads.split(",")):
+        backend = await LlamaCppBackend.open(args.model, LlamaCppConfig(
+            n_ctx=8192, n_threads=threads, n_threads_batch=threads, embeddings=False))
+        await decoding(backend, args, threads, ks, first_rates)
+        if not args.no_lookup:
+            await lookup(backend, args)
+        await backend.close()
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
-    backend = await LlamaCppBackend.open(args.model, LlamaCppConfig(
-        n_ctx=8192, n_threads=args.threads, n_threads_batch=args.threads, embeddings=False))
+
+async def decoding(backend: LlamaCppBackend, args: argparse.Namespace, threads: int,
+                   ks: list[int], first_rates: dict[int, float]) -> None:
+    """The table for one thread count; `x 1st` is tok/s against sequential decoding at the
+    first thread count asked for."""
     end_ids = backend._llm.tokenize(b"<|im_end|><|endoftext|>", add_bos=False, special=True)
     no_end = tuple((token, -100.0) for token in end_ids)
     prompt_tokens = await backend.count_tokens(backend.render_chat(CHAT))
-    print(f"model {args.model.name}, prompt {prompt_tokens} tokens, {args.tokens} tokens per "
-          f"answer, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f}")
+    print(f"\nmodel {args.model.name}, prompt {prompt_tokens} tokens, {args.tokens} tokens per "
+          f"answer, {threads} thread(s), load average {os.getloadavg()[0]:.1f}")
     await backend.generate(CHAT, SamplingParams(max_tokens=4, seed=0))  # warm up
 
     print(f"{'k':>2} {'mode':<17} {'tokens':>6} {'wall s':>7} {'tok/s':>6} {'x seq':>6}"
-          f" {'tok/cpu-s':>9} {'x seq':>6} {'prefilled':>9}")
-    for k in (int(x) for x in args.ks.split(",")):
+          f" {'x 1st':>6} {'tok/cpu-s':>9} {'x seq':>6} {'prefilled':>9}")
+    for k in ks:
         requests = [GenerationRequest(CHAT, SamplingParams(
             temperature=0.7, top_k=40, top_p=0.95, max_tokens=args.tokens, seed=seed,
             logit_bias=no_end)) for seed in range(k)]
@@ -165,12 +188,16 @@ async def main() -> None:
                 "sequential": await timed(backend, requests, False, False),
                 "batched": await timed(backend, requests, True, False)}
         base = rows["sequential"][0] / rows["sequential"][1]
+        first = first_rates.setdefault(k, base)
         cpu_base = rows["sequential"][0] / rows["sequential"][2]
         for mode, (tokens, wall, cpu, prefilled) in rows.items():
             rate, cpu_rate = tokens / wall, tokens / cpu
             print(f"{k:>2} {mode:<17} {tokens:>6} {wall:>7.1f} {rate:>6.1f} {rate / base:>6.2f}"
-                  f" {cpu_rate:>9.1f} {cpu_rate / cpu_base:>6.2f} {prefilled:>9}")
+                  f" {rate / first:>6.2f} {cpu_rate:>9.1f} {cpu_rate / cpu_base:>6.2f}"
+                  f" {prefilled:>9}")
 
+
+async def lookup(backend: LlamaCppBackend, args: argparse.Namespace) -> None:
     repair_tokens = await backend.count_tokens(backend.render_chat(REPAIR))
     print(f"\nprompt lookup on a repair prompt ({repair_tokens} tokens), up to "
           f"{args.repair_tokens} tokens per answer (k=1 greedy, k=3 at temperature 0.3)")
@@ -189,8 +216,6 @@ async def main() -> None:
                   f"{rates[lookup]:.1f} tok/s, {tokens / cpu:.1f} tok/cpu-s, drafts "
                   f"{accepted}/{drafted} accepted")
         print(f"k={k} lookup speed-up x{rates[8] / rates[0]:.2f}")
-    print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    await backend.close()
 
 
 if __name__ == "__main__":
