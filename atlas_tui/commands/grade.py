@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine.cpus import available_cores
 from engine.extract import extract_lcb
 from engine.grading import NO_TESTS, GradeResult, grade, limits_for
 from engine.problems import Problem, load
@@ -129,7 +129,7 @@ async def _grade_all(problems: list[Problem], answers: dict[str, Answer], jobs: 
         raise click.ClickException(f"{exc} (or pass --allow-rlimits-only)") from exc
     console.print(f"isolation: {sandbox.tier.value}", highlight=False)
     # Enough problems in flight to keep every sandbox worker busy, not all at once.
-    in_flight = asyncio.Semaphore(2 * (jobs or _cores()))
+    in_flight = asyncio.Semaphore(2 * (jobs or available_cores()))
     results: list[dict[str, Any]] = [{} for _ in problems]
     progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=console)
@@ -160,10 +160,6 @@ async def _grade_all(problems: list[Problem], answers: dict[str, Answer], jobs: 
     finally:
         await sandbox.close()
     return results
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _summary(results: list[dict[str, Any]], load_errors: int) -> dict[str, Any]:

@@ -12,8 +12,9 @@ import sys
 import time
 from dataclasses import dataclass
 
+from engine.cpus import available_cores
 from engine.problems.model import TestCase, TestKind
-from engine.sandbox.sandbox import Sandbox, available_cores
+from engine.sandbox.sandbox import Sandbox
 from engine.sandbox.tiers import IsolationUnavailable, Probe, probe
 from engine.sandbox.types import IsolationTier, Program, Verdict
 

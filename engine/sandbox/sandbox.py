@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Sequence
 from types import TracebackType
 
+from engine.cpus import available_cores
 from engine.problems.model import TestCase
 from engine.sandbox.judge import judge, truncate
 from engine.sandbox.tiers import (
@@ -31,13 +31,6 @@ from engine.sandbox.types import (
     Verdict,
 )
 from engine.sandbox.worker import Worker, WorkerDied, settle_reaping
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 class Sandbox:
