@@ -18,7 +18,7 @@ from engine.pipeline.config import CONDITIONS, PipelineConfig
 LLM: dict[str, tuple[type, tuple[str, ...], str]] = {
     "n_ctx": (int, ("llama.cpp",), "context tokens (0: the model's own); lower it on OOM"),
     "n_gpu_layers": (int, ("llama.cpp",), "layers on the GPU (-1: all, 0: none)"),
-    "n_threads": (int, ("llama.cpp",), "CPU threads (default: llama.cpp's choice)"),
+    "n_threads": (int, ("llama.cpp",), "CPU threads for decoding (default: one per physical core)"),
     "n_batch": (int, ("llama.cpp",), "prompt tokens per batch"),
     "flash_attn": (bool, ("llama.cpp",), "flash attention (default: on with a GPU)"),
     "cache_type_k": (str, ("llama.cpp",), "KV cache type of K (f16, q8_0, ...)"),

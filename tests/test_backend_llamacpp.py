@@ -20,6 +20,7 @@ from support.tiny_gguf import (
     write_tiny_gguf,
 )
 
+from engine.cpus import physical_cores
 from engine.llm.base import BackendError, ChatMessage, SamplingParams, ThinkingBudget
 from engine.llm.llamacpp import LlamaCppBackend, LlamaCppConfig
 
@@ -154,6 +155,16 @@ async def test_configured_template_and_context_are_used(tiny_gguf: Path) -> None
         assert default.info.context_size == 4096  # the model's own
     with pytest.raises(BackendError, match="chat template does not parse"):
         await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(chat_template="{% for %}"))
+
+
+async def test_decoding_threads_default_to_one_per_physical_core(tiny_gguf: Path) -> None:
+    cores = physical_cores()
+    if cores is None:
+        pytest.skip("no CPU topology to read here (not Linux)")
+    async with await LlamaCppBackend.open(tiny_gguf) as default:
+        assert default._llm.context_params.n_threads == cores
+    async with await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(n_threads=1)) as one:
+        assert one._llm.context_params.n_threads == 1
 
 
 @pytest.mark.parametrize("weight_type", ["f16", "q8_0"])

@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeVar
 import llama_cpp
 from llama_cpp import _internals
 
+from engine.cpus import physical_cores
 from engine.llm.base import (
     BackendError,
     BackendInfo,
@@ -72,7 +73,9 @@ class LlamaCppConfig:
 
     n_ctx: int = 0  # 0: the context the model was trained with
     n_gpu_layers: int | None = None  # None: all (-1) on a GPU build, else 0
-    n_threads: int | None = None  # None: llama.cpp's choice (physical cores)
+    # None: one per physical core, as llama.cpp's own programs decode (llama-cpp-python's half
+    # of os.cpu_count() assumes two hardware threads a core and halves decoding without them)
+    n_threads: int | None = None
     n_threads_batch: int | None = None
     n_batch: int = 512
     n_ubatch: int = 512
@@ -512,7 +515,7 @@ def _construct(path: Path, config: LlamaCppConfig, layers: int, flash: bool) -> 
         str(path),
         n_ctx=config.n_ctx,
         n_gpu_layers=layers,
-        n_threads=config.n_threads,
+        n_threads=config.n_threads or physical_cores(),
         n_threads_batch=config.n_threads_batch,
         n_batch=config.n_batch,
         n_ubatch=config.n_ubatch,
