@@ -7,6 +7,7 @@ from pathlib import Path
 from support.fault_server import refused_url
 from support.llama_server import llama_server
 
+from engine.cpus import physical_cores
 from engine.llm.doctor import Fact, build_facts, model_facts, render, server_facts
 
 
@@ -30,6 +31,7 @@ async def test_model_facts_load_generate_and_embed(tiny_gguf: Path) -> None:
     assert "tok/s" in facts["generation"].value
     assert facts["embedding"].value.startswith("64 dimensions")
     assert facts["context"].value == "512 tokens"
+    assert facts["threads"].value.startswith(f"{physical_cores() or 1} decoding")
 
 
 async def test_model_failures_say_what_to_try(tmp_path: Path) -> None:

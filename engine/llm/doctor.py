@@ -110,6 +110,10 @@ async def model_facts(model: str, **knobs: Any) -> list[Fact]:
             Fact("device", info.device),
             Fact("context", f"{info.context_size} tokens"),
         ]
+        if info.device == "CPU":
+            decoding, prompts = backend.threads
+            facts.append(Fact("threads", f"{decoding} decoding, {prompts} for prompts "
+                                         f"(setting llm.n_threads)"))
         started = time.perf_counter()
         result = await backend.generate("Hello", SamplingParams(
             temperature=0.0, max_tokens=GENERATE_TOKENS, seed=0))

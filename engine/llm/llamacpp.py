@@ -255,6 +255,12 @@ class LlamaCppBackend:
     def model_path(self) -> Path:
         return self._path
 
+    @property
+    def threads(self) -> tuple[int, int]:
+        """CPU threads llama.cpp uses: (decoding one token a step, prompts and batches)."""
+        params = self._llm.context_params
+        return int(params.n_threads), int(params.n_threads_batch)
+
     def render_chat(self, messages: Sequence[ChatMessage], *, add_generation_prompt: bool = True
                     ) -> str:
         return self._template.render(messages, add_generation_prompt=add_generation_prompt)
