@@ -9,13 +9,7 @@
 #   MODEL=/path/or/catalogue-name bash bench/ablation.sh
 #
 # Then compare: atlas-tui bench compare bench/results/ablation/humaneval80-A.sqlite ...
-set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-model="${MODEL:-qwen2.5-coder-0.5b}"
-# The pipeline's own defaults, whatever a settings file on this machine says.
-export ATLAS_CONFIG="${ATLAS_CONFIG:-/nonexistent/atlas-tui-ablation.toml}"
-data="${ATLAS_DATA:-$root/../shared/data}"
+source "$(dirname "${BASH_SOURCE[0]}")/subsets.sh"
 out=bench/results/ablation
 mkdir -p "$out"
 conditions=("$@")
@@ -26,9 +20,8 @@ ids() {  # the committed ids, the first ABLATION_LIMIT of them when set, comma-s
 }
 
 for condition in "${conditions[@]}"; do
-  for subset in humaneval80:humaneval/HumanEval.jsonl.gz mbpp_sanitized80:mbpp/sanitized-mbpp.json.gz; do
-    name="${subset%%:*}"
-    file="$data/${subset#*:}"
+  for name in "${subsets[@]}"; do
+    file="$(dataset_of "$name")"
     store="$out/$name-$condition.sqlite"
     resume=()
     [ -f "$store" ] && resume=(--resume)

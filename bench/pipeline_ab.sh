@@ -9,22 +9,16 @@
 #
 # One store per subset and setting: bench/results/pipeline_ab/NAME-firstN-SETTING.sqlite; then
 # atlas-tui bench compare STORE_OF_ONE STORE_OF_THE_OTHER
-set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-model="${MODEL:-qwen2.5-coder-0.5b}"
-export ATLAS_CONFIG="${ATLAS_CONFIG:-/nonexistent/atlas-tui-ablation.toml}"
-data="${ATLAS_DATA:-$root/../shared/data}"
+source "$(dirname "${BASH_SOURCE[0]}")/subsets.sh"
 n="${N:-20}"
 chunk="${CHUNK:-5}"
 read -r -a sets <<< "${SETS:-batch_draws=1 batch_draws=3}"
 [ ${#sets[@]} -eq 2 ] || { echo "SETS holds two settings, not: ${SETS:-}" >&2; exit 2; }
 out=bench/results/pipeline_ab
 mkdir -p "$out"
-declare -A files=([humaneval80]=humaneval/HumanEval.jsonl.gz
-                  [mbpp_sanitized80]=mbpp/sanitized-mbpp.json.gz)
 
-for name in ${SUBSETS:-humaneval80 mbpp_sanitized80}; do
+for name in ${SUBSETS:-${subsets[*]}}; do
+  file="$(dataset_of "$name")"
   for ((start = 1; start <= n; start += chunk)); do
     last=$((start + chunk - 1 < n ? start + chunk - 1 : n))
     ids="$(sed -n "${start},${last}p" "bench/ablation/$name.txt" | paste -sd, -)"
@@ -33,7 +27,7 @@ for name in ${SUBSETS:-humaneval80 mbpp_sanitized80}; do
       resume=()
       [ -f "$store" ] && resume=(--resume)
       echo "== $name $start-$last, $setting -> $store"
-      .venv/bin/atlas-tui bench "$data/${files[$name]}" --ids "$ids" --condition full \
+      .venv/bin/atlas-tui bench "$file" --ids "$ids" --condition full \
         --set "$setting" --model "$model" --out "$store" "${resume[@]}"
     done
   done
