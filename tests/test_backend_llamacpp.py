@@ -162,9 +162,9 @@ async def test_decoding_threads_default_to_one_per_physical_core(tiny_gguf: Path
     if cores is None:
         pytest.skip("no CPU topology to read here (not Linux)")
     async with await LlamaCppBackend.open(tiny_gguf) as default:
-        assert default._llm.context_params.n_threads == cores
+        assert default.threads[0] == cores
     async with await LlamaCppBackend.open(tiny_gguf, LlamaCppConfig(n_threads=1)) as one:
-        assert one._llm.context_params.n_threads == 1
+        assert one.threads[0] == 1
 
 
 @pytest.mark.parametrize("weight_type", ["f16", "q8_0"])
