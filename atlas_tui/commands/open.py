@@ -3,7 +3,6 @@ settings flags are shared with `atlas-tui config`, which shows what they make.""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ from atlas_tui.config import (
     config_path,
     load_config,
 )
-from atlas_tui.knobs import parse_text
-from engine.pipeline.config import PipelineConfig
+from atlas_tui.knobs import PIPELINE_FIELDS, parse_text
 
 _OPTIONS = (
     click.option("--model", "-m", help="A catalogue name (atlas-tui models list), a GGUF file, "
@@ -63,7 +61,6 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def set_flags(settings: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     """`--set KEY=VALUE` flags: settings by their dotted name (llm.n_ctx, pipeline.D.k,
     limits.time_s), and bare pipeline knobs (k, seed), which are the running condition's."""
-    knobs = {f.name for f in dataclasses.fields(PipelineConfig)} - {"condition"}
     flat: dict[str, Any] = {}
     bare: dict[str, Any] = {}
     for setting in settings:
@@ -72,11 +69,11 @@ def set_flags(settings: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]
         if not sep or not name:
             raise click.BadParameter(f"{setting!r}: expected KEY=VALUE", param_hint="--set")
         if "." not in name:
-            if name.replace("-", "_") not in knobs:
+            if name.replace("-", "_") not in PIPELINE_FIELDS:
                 raise click.BadParameter(
                     f"{setting!r}: unknown pipeline knob {name!r}; a knob is one of "
-                    f"{', '.join(sorted(knobs))}, and other settings go by their dotted name "
-                    "(llm.n_ctx; `atlas-tui config` lists them)", param_hint="--set")
+                    f"{', '.join(sorted(PIPELINE_FIELDS))}, and other settings go by their "
+                    "dotted name (llm.n_ctx; `atlas-tui config` lists them)", param_hint="--set")
             bare[name.replace("-", "_")] = parse_text(raw)
         else:
             flat[name] = parse_text(raw)
